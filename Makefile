@@ -1,0 +1,50 @@
+# Makefile — the two commands, and the steps they are made of.
+#
+#   make run     install what is missing, build, start the platform in the
+#                foreground (Ctrl-C stops it)
+#   make test    install what is missing, build with -Werror, run every suite
+#                against a throwaway cluster
+#   make start / make stop   the platform in the background
+#
+# This file only delegates: each directory builds itself.
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+all: build
+
+deps:
+	./scripts/deps.sh
+
+build: deps
+	$(MAKE) -C extension
+	$(MAKE) -C api
+	$(MAKE) -C bgworker
+	$(MAKE) -C tests/unit all asan
+
+# The extension goes into PostgreSQL's own directories: a preloaded module
+# cannot live anywhere else.
+install: build
+	$(SUDO) $(MAKE) -C extension install
+
+run: install
+	./scripts/platform.sh run
+
+start: install
+	./scripts/platform.sh start
+
+stop:
+	./scripts/platform.sh stop
+
+status:
+	./scripts/platform.sh status
+
+test: install
+	./tests/run.sh
+
+clean:
+	$(MAKE) -C extension clean
+	$(MAKE) -C api clean
+	$(MAKE) -C bgworker clean
+	$(MAKE) -C tests/unit clean
+
+.PHONY: all deps build install run start stop status test clean

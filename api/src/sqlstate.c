@@ -1,0 +1,61 @@
+/*
+ * sqlstate.c — SQLSTATE → HTTP status, as a table.
+ *
+ * Starts from PostgREST's published mapping (docs.postgrest.org, "Errors")
+ * and adds the codes caas raises.  Rows are matched in order: exact
+ * five-character codes first, then two-character classes.  Anything not in
+ * the table is a 500: the client gets a generic message, the log the detail.
+ */
+#include <string.h>
+
+#include "sqlstate.h"
+
+struct sqlstate_row {
+	const char	*code;		/* 5 chars: exact; 2 chars: class */
+	int		 status;
+};
+
+static const struct sqlstate_row sqlstate_rows[] = {
+	{ "23505", 409 },	/* unique_violation */
+	{ "23503", 409 },	/* foreign_key_violation */
+	{ "23514", 422 },	/* check_violation: the row is not valid */
+	{ "23502", 422 },	/* not_null_violation */
+	{ "22P02", 422 },	/* invalid_text_representation */
+	{ "22023", 422 },	/* invalid_parameter_value */
+	{ "P0001", 400 },	/* raise_exception */
+	{ "P0002", 404 },	/* no_data_found */
+	{ "42P01", 404 },	/* undefined_table */
+	{ "42883", 404 },	/* undefined_function */
+	{ "55000", 409 },	/* object_not_in_prerequisite_state */
+	{ "57014", 504 },	/* query_canceled (statement timeout) */
+	{ "40001", 503 },	/* serialization_failure: retry */
+	{ "40P01", 503 },	/* deadlock_detected: retry */
+	{ "53400", 429 },	/* configuration_limit_exceeded: quota */
+	{ "08",    503 },	/* connection exceptions */
+	{ "53",    503 },	/* insufficient resources */
+	{ "28",    403 },	/* invalid authorization */
+	{ "22",    422 },	/* data exceptions */
+	{ NULL,    0 }
+};
+
+/*
+ * sqlstate_http_status returns the HTTP status for sqlstate.  42501
+ * (insufficient_privilege) is 401 for an anonymous caller, who may log in
+ * and try again, and 403 for an authenticated one.  A NULL or malformed
+ * sqlstate is a 500.
+ */
+int
+sqlstate_http_status(const char *sqlstate, bool anonymous)
+{
+	const struct sqlstate_row	*row;
+
+	if (sqlstate == NULL || strlen(sqlstate) != 5)
+		return 500;
+	if (strcmp(sqlstate, "42501") == 0)
+		return anonymous ? 401 : 403;
+	for (row = sqlstate_rows; row->code != NULL; row++) {
+		if (strncmp(sqlstate, row->code, strlen(row->code)) == 0)
+			return row->status;
+	}
+	return 500;
+}

@@ -1,0 +1,76 @@
+/*
+ * guc.c — every caas.* GUC, in one place.
+ *
+ * One DefineCustom*Variable call per setting, with bounds, in the narrowest
+ * context that works (PGC_SIGHUP for tunables, PGC_SUSET where a session
+ * must not loosen an operator's choice).  The prefix is reserved at the end,
+ * so "SET caas.typo = 1" is an error rather than a silent placeholder.
+ *
+ * Settings (defaults in brackets):
+ *   caas.invitation_ttl_hours          [168]  lifetime of a new invitation
+ *   caas.refresh_token_retention_days  [30]   how long spent/expired refresh
+ *                                             tokens are kept for reuse detection
+ *   caas.stripe_event_retention_days   [90]   how long processed Stripe events
+ *                                             are kept for deduplication
+ *   caas.post_max_attempts             [3]    publish attempts per scheduled post
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "guc.h"
+
+int			caas_invitation_ttl_hours = 168;
+int			caas_refresh_token_retention_days = 30;
+int			caas_stripe_event_retention_days = 90;
+int			caas_post_max_attempts = 3;
+
+void
+caas_guc_define(void)
+{
+	DefineCustomIntVariable("caas.invitation_ttl_hours",
+							gettext_noop("Lifetime of a new organisation invitation, in hours."),
+							gettext_noop("Pending invitations older than this are marked expired by the housekeeping job."),
+							&caas_invitation_ttl_hours,
+							168,
+							1,
+							24 * 30,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("caas.refresh_token_retention_days",
+							gettext_noop("Days a spent, revoked or expired refresh token is kept."),
+							gettext_noop("Kept rows let a reused token revoke its family; the housekeeping job deletes older ones."),
+							&caas_refresh_token_retention_days,
+							30,
+							1,
+							365,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("caas.stripe_event_retention_days",
+							gettext_noop("Days a processed Stripe event id is kept for deduplication."),
+							gettext_noop("Stripe retries a delivery for up to three days; keep comfortably more."),
+							&caas_stripe_event_retention_days,
+							90,
+							7,
+							3650,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("caas.post_max_attempts",
+							gettext_noop("Publish attempts a new scheduled post gets before it fails."),
+							NULL,
+							&caas_post_max_attempts,
+							3,
+							1,
+							20,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("caas");
+}

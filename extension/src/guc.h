@@ -1,0 +1,17 @@
+/*
+ * guc.h — the caas.* configuration parameters.
+ *
+ * Every setting is defined in guc.c and read through these variables; SQL
+ * reads them with current_setting('caas.<name>').
+ */
+#ifndef CAAS_GUC_H
+#define CAAS_GUC_H
+
+extern int	caas_invitation_ttl_hours;
+extern int	caas_refresh_token_retention_days;
+extern int	caas_stripe_event_retention_days;
+extern int	caas_post_max_attempts;
+
+extern void caas_guc_define(void);
+
+#endif							/* CAAS_GUC_H */

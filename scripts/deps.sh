@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/deps.sh — install the Debian packages the build, the platform and the
+# tests need.  Idempotent: asks dpkg what is already installed and only calls
+# apt-get for the rest, so a second run downloads nothing.  Runs apt-get as
+# root directly, or through sudo for a normal user.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential pkg-config
+	postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
+	libtap-parser-sourcehandler-pgtap-perl
+	libpq-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libargon2-dev
+	check
+	jq curl
+	docker-compose
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$status" = installed ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#PACKAGES[@]} packages present"
+	exit 0
+fi
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# --no-install-recommends: docker-compose would otherwise pull in a container
+# engine that cannot run here and is not needed to validate compose files.
+$SUDO apt-get install -y -qq --no-install-recommends \
+	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"

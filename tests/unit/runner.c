@@ -1,0 +1,24 @@
+/*
+ * runner.c — runs every check suite of api/ and bgworker/ code.
+ *
+ * Exit status is 0 only when every test passed.  The closing line is
+ * check's own "N%: Checks: N, Failures: N, Errors: N".
+ */
+#include <stdlib.h>
+
+#include "suites.h"
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(sqlstate_suite());
+	srunner_add_suite(sr, backoff_suite());
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
