@@ -2,7 +2,9 @@
  * sqlstate.c — SQLSTATE → HTTP status, as a table.
  *
  * Starts from PostgREST's published mapping (docs.postgrest.org, "Errors")
- * and adds the codes caas raises.  Rows are matched in order: exact
+ * and adds the codes caas raises (the CA class, listed with their statuses
+ * in the view caas.error_codes; tests/integration/error_codes.t checks this
+ * table against it).  Rows are matched in order: exact
  * five-character codes first, then two-character classes.  Anything not in
  * the table is a 500: the client gets a generic message, the log the detail.
  */
@@ -30,7 +32,13 @@ static const struct sqlstate_row sqlstate_rows[] = {
 	{ "57014", 504 },	/* query_canceled (statement timeout) */
 	{ "40001", 503 },	/* serialization_failure: retry */
 	{ "40P01", 503 },	/* deadlock_detected: retry */
-	{ "53400", 429 },	/* configuration_limit_exceeded: quota */
+	{ "CA001", 402 },	/* caas quota_exceeded: upgrade the plan */
+	{ "CA002", 409 },	/* caas invalid_state_transition */
+	{ "CA003", 422 },	/* caas text_rejected by the platform's rules */
+	{ "CA004", 422 },	/* caas schedule_in_past */
+	{ "CA005", 409 },	/* caas account_unavailable */
+	{ "CA006", 409 },	/* caas ownership_rule */
+	{ "CA007", 409 },	/* caas immutable */
 	{ "08",    503 },	/* connection exceptions */
 	{ "53",    503 },	/* insufficient resources */
 	{ "28",    403 },	/* invalid authorization */

@@ -13,6 +13,8 @@
  *   caas.stripe_event_retention_days   [90]   how long processed Stripe events
  *                                             are kept for deduplication
  *   caas.post_max_attempts             [3]    publish attempts per scheduled post
+ *   caas.past_due_grace_days           [7]    days a past-due subscription keeps
+ *                                             its plan before falling back to free
  */
 #include "postgres.h"
 
@@ -24,6 +26,7 @@ int			caas_invitation_ttl_hours = 168;
 int			caas_refresh_token_retention_days = 30;
 int			caas_stripe_event_retention_days = 90;
 int			caas_post_max_attempts = 3;
+int			caas_past_due_grace_days = 7;
 
 void
 caas_guc_define(void)
@@ -68,6 +71,17 @@ caas_guc_define(void)
 							3,
 							1,
 							20,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("caas.past_due_grace_days",
+							gettext_noop("Days a past-due subscription keeps its plan."),
+							gettext_noop("After this grace period the organisation's limits fall back to the free plan; its data is kept."),
+							&caas_past_due_grace_days,
+							7,
+							0,
+							90,
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);

@@ -11,6 +11,7 @@ extern int	caas_invitation_ttl_hours;
 extern int	caas_refresh_token_retention_days;
 extern int	caas_stripe_event_retention_days;
 extern int	caas_post_max_attempts;
+extern int	caas_past_due_grace_days;
 
 extern void caas_guc_define(void);
 

@@ -1,7 +1,7 @@
 --
 -- tests/sql/gucs.sql — the caas.* settings (extension/src/guc.c).
 --
--- Covers: the four settings of release 0.1 exist, each with its default,
+-- Covers: the four settings of release 0.1 and caas.past_due_grace_days (0.2) exist, each with its default,
 -- bounds, type and context sighup (reloadable, never per session), and any
 -- caas.* setting is bounded, described and operator-only; the caas
 -- prefix is reserved, so a misspelt setting is an error instead of a silent
@@ -11,7 +11,7 @@
 --
 
 BEGIN;
-SELECT plan(13);
+SELECT plan(14);
 
 -- -------------------------------------------------------- the settings --
 
@@ -44,6 +44,9 @@ SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.stripe_event_retention_
 SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.post_max_attempts') $$,
   $$ VALUES ('integer', '3', '1', '20', 'sighup') $$,
   'caas.post_max_attempts is an integer defaulting to 3, from 1 to 20, reloadable');
+SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.past_due_grace_days') $$,
+  $$ VALUES ('integer', '7', '0', '90', 'sighup') $$,
+  'caas.past_due_grace_days is an integer defaulting to 7, from 0 to 90, reloadable');
 
 -- --------------------------------------------------- what a session may do --
 
@@ -64,6 +67,9 @@ SELECT throws_ok($$ SELECT set_config('caas.refresh_token_retention_days', '1', 
   'set_config cannot shorten the refresh token retention for a session');
 SELECT lives_ok($$ SELECT set_config('request.jwt.claims', '{"sub": "x"}', true) $$,
   'custom settings under other prefixes (request.jwt.claims) stay usable');
+-- The claim above is no user id; clear it before writing content, whose
+-- version trigger records caas.current_user_id() as the author.
+SELECT set_config('request.jwt.claims', '', true);
 
 -- ----------------------------------------------- defaults that use them --
 
@@ -74,8 +80,7 @@ VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000
 INSERT INTO caas.content (org_id, content_id, workspace_id, body)
 VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000d1',
         '00000000-0000-4000-8000-0000000000c1', 'Hello');
-INSERT INTO caas.content_versions (org_id, content_id, version, body, source)
-VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000d1', 1, 'Hello', 'manual');
+-- Version 1 ('Hello', manual) is written by the content trigger (050_versions.sql).
 INSERT INTO caas.social_accounts (org_id, account_id, platform, external_id, status)
 VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000e1', 'sandbox', 'settings', 'disconnected');
 INSERT INTO caas.invitations (org_id, invitation_id, email, role, token_hash)

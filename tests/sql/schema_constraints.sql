@@ -60,6 +60,13 @@ SELECT lives_ok($$
     ('00000000-0000-4000-8000-0000000000b2', 'Globex Corp', 'globex-corp', 'America/New_York')
 $$, 'two organisations with valid slugs are accepted');
 
+-- Since 0.2 the plan limits the members, workspaces and accounts (040_quotas.sql):
+-- acme subscribes to an unlimited plan before it grows past the free plan.
+SELECT lives_ok($$
+  INSERT INTO caas.subscriptions (org_id, plan_id, status, stripe_customer_id, stripe_subscription_id)
+  VALUES ('00000000-0000-4000-8000-0000000000b1', 'premium', 'active', 'cus_Acme1', 'sub_Acme1')
+$$, 'an active subscription with Stripe ids is accepted');
+
 SELECT lives_ok($$
   INSERT INTO caas.organization_members (org_id, user_id, role, invited_by) VALUES
     ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000a1', 'owner', NULL),
@@ -94,13 +101,15 @@ SELECT lives_ok($$
      'Main', 'main', 'UTC', '00000000-0000-4000-8000-0000000000a2')
 $$, 'two organisations may each have a workspace with the same slug');
 
+-- The content starts with an empty body, so the version trigger of 0.2
+-- (050_versions.sql) writes no version and the versions below go in as they are.
 SELECT lives_ok($$
   INSERT INTO caas.content (org_id, content_id, workspace_id, title, body, platform, media_urls, created_by) VALUES
     ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000d1',
-     '00000000-0000-4000-8000-0000000000c1', 'Launch', 'We launch today', 'x',
+     '00000000-0000-4000-8000-0000000000c1', 'Launch', '', 'x',
      '{https://cdn.example.com/a.png}', '00000000-0000-4000-8000-0000000000a1'),
     ('00000000-0000-4000-8000-0000000000b2', '00000000-0000-4000-8000-0000000000d2',
-     '00000000-0000-4000-8000-0000000000c2', 'Hello', 'Hello', NULL, '{}', NULL)
+     '00000000-0000-4000-8000-0000000000c2', 'Hello', '', NULL, '{}', NULL)
 $$, 'content items in their own organisation''s workspace are accepted');
 
 SELECT lives_ok($$
@@ -142,11 +151,6 @@ SELECT lives_ok($$
   VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000f1', 1,
           'worker:1', now(), now() + interval '2 seconds', 'retryable', 503, 'Service Unavailable')
 $$, 'a finished, retryable publish attempt is accepted');
-
-SELECT lives_ok($$
-  INSERT INTO caas.subscriptions (org_id, plan_id, status, stripe_customer_id, stripe_subscription_id)
-  VALUES ('00000000-0000-4000-8000-0000000000b1', 'premium', 'active', 'cus_Acme1', 'sub_Acme1')
-$$, 'an active subscription with Stripe ids is accepted');
 
 SELECT lives_ok($$
   INSERT INTO caas.usage (org_id, period_start, period_end, ai_generations, scheduled_posts, x_posts)
@@ -323,9 +327,13 @@ SELECT throws_ok($$ UPDATE caas.content SET media_urls = array_fill('https://cdn
 SELECT throws_ok($$ UPDATE caas.content SET title = repeat('t', 301) WHERE content_id = '00000000-0000-4000-8000-0000000000d1' $$,
   '23514', 'new row for relation "content" violates check constraint "content_title_check"',
   'a content title is at most 300 characters');
+-- The version-numbering trigger refuses a bare current_version change first
+-- (22023); with it off for one statement the check constraint still guards.
+ALTER TABLE caas.content DISABLE TRIGGER number_version;
 SELECT throws_ok($$ UPDATE caas.content SET current_version = -1 WHERE content_id = '00000000-0000-4000-8000-0000000000d1' $$,
   '23514', 'new row for relation "content" violates check constraint "content_current_version_check"',
   'a content item''s current version is never negative');
+ALTER TABLE caas.content ENABLE TRIGGER number_version;
 SELECT throws_ok($$
   INSERT INTO caas.content_versions (org_id, content_id, version, body, source, ai_provider, ai_model, prompt_tokens, completion_tokens)
   VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000d1', 4, 'x', 'ai', 'openai', NULL, 10, 10)
@@ -699,11 +707,15 @@ SELECT throws_ok($$
   DELETE FROM caas.social_accounts WHERE account_id = '00000000-0000-4000-8000-0000000000e1'
 $$, '23503', 'update or delete on table "social_accounts" violates foreign key constraint "scheduled_posts_org_id_account_id_fkey" on table "scheduled_posts"',
   'a social account with scheduled posts cannot be deleted');
+-- Versions are immutable since 0.2 (CA007, versions.sql); with that trigger off
+-- for one statement the foreign key still protects a pinned version.
+ALTER TABLE caas.content_versions DISABLE TRIGGER immutable;
 SELECT throws_ok($$
   DELETE FROM caas.content_versions
    WHERE content_id = '00000000-0000-4000-8000-0000000000d1' AND version = 3
 $$, '23503', 'update or delete on table "content_versions" violates foreign key constraint "scheduled_posts_org_id_content_id_content_version_fkey" on table "scheduled_posts"',
   'a version pinned by a scheduled post cannot be deleted');
+ALTER TABLE caas.content_versions ENABLE TRIGGER immutable;
 SELECT throws_ok($$
   DELETE FROM caas.plans WHERE plan_id = 'premium'
 $$, '23503', 'update or delete on table "plans" violates foreign key constraint "subscriptions_plan_id_fkey" on table "subscriptions"',

@@ -62,8 +62,7 @@ VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000
 INSERT INTO caas.content (org_id, content_id, workspace_id, body)
 VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000d1',
         '00000000-0000-4000-8000-0000000000c1', 'Hello');
-INSERT INTO caas.content_versions (org_id, content_id, version, body, source)
-VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000d1', 1, 'Hello', 'manual');
+-- Version 1 ('Hello', manual) is written by the content trigger (050_versions.sql).
 INSERT INTO caas.social_accounts (org_id, account_id, platform, external_id, status)
 VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000e1', 'sandbox', 'zones', 'disconnected');
 

@@ -9,5 +9,6 @@
 
 Suite	*sqlstate_suite(void);		/* api/src/sqlstate.c */
 Suite	*backoff_suite(void);		/* bgworker/src/backoff.c */
+Suite	*textdiff_suite(void);		/* extension/src/textdiff.c */
 
 #endif /* CAAS_TEST_SUITES_H */

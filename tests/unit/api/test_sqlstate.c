@@ -16,11 +16,20 @@ END_TEST
 
 START_TEST(test_exact_code_beats_its_class)
 {
-	/* 53400 is in class 53 (503) but has its own row. */
-	ck_assert_int_eq(sqlstate_http_status("53400", false), 429);
+	/* 22P02 and 22023 have rows; other class 22 codes map by class. */
+	ck_assert_int_eq(sqlstate_http_status("22P02", false), 422);
 	ck_assert_int_eq(sqlstate_http_status("53300", false), 503);
-	/* 22P02 is in class 22 (422) and maps the same; 22012 by class. */
 	ck_assert_int_eq(sqlstate_http_status("22012", false), 422);
+}
+END_TEST
+
+START_TEST(test_caas_codes)
+{
+	ck_assert_int_eq(sqlstate_http_status("CA001", false), 402);
+	ck_assert_int_eq(sqlstate_http_status("CA002", false), 409);
+	ck_assert_int_eq(sqlstate_http_status("CA003", false), 422);
+	/* Unknown codes of the caas class are not guessed. */
+	ck_assert_int_eq(sqlstate_http_status("CA999", false), 500);
 }
 END_TEST
 
@@ -56,6 +65,7 @@ sqlstate_suite(void)
 
 	tcase_add_test(tc, test_exact_codes);
 	tcase_add_test(tc, test_exact_code_beats_its_class);
+	tcase_add_test(tc, test_caas_codes);
 	tcase_add_test(tc, test_classes);
 	tcase_add_test(tc, test_insufficient_privilege_depends_on_caller);
 	tcase_add_test(tc, test_unknown_and_malformed_are_500);
