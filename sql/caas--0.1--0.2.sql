@@ -657,6 +657,13 @@ CREATE TRIGGER immutable BEFORE UPDATE OR DELETE ON caas.audit_log
   FOR EACH ROW EXECUTE FUNCTION caas._forbid_change();
 CREATE TRIGGER immutable_truncate BEFORE TRUNCATE ON caas.audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION caas._forbid_change();
+
+CREATE FUNCTION caas.text_diff(old_text text, new_text text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'caas_text_diff'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION caas.text_diff(text, text) IS
+  'Word-level diff of two texts (Myers over words, spaces, punctuation, CJK characters and whole emoji): {"ops": [{"op": "equal"|"insert"|"delete", "text": ...}], "inserted_chars": n, "deleted_chars": n}. Applying the ops to old_text gives new_text. Texts over 256 KiB raise 22023.';
 --
 -- 990_grants.sql — who may call which function.
 --
@@ -677,5 +684,5 @@ GRANT EXECUTE ON FUNCTION caas.role_can(text, text), caas.permission_matrix()
 -- Called by RLS policies and by the API functions as the end user.
 GRANT EXECUTE ON FUNCTION
   caas._my_org_ids(), caas._my_role(uuid), caas._may(uuid, text), caas._require(uuid, text),
-  caas._shares_org(uuid), caas.org_plan(uuid)
+  caas._shares_org(uuid), caas.org_plan(uuid), caas.text_diff(text, text)
   TO caas_user;

@@ -31,11 +31,10 @@
  *
  * Memory: every buffer is allocated through opts->alloc and released through
  * opts->free before textdiff_compute() returns, except res->ops.  Indexes are
- * int32_t; TEXTDIFF_MAX_INPUT_BYTES keeps token counts below 2^26.
+ * int32_t: TEXTDIFF_MAX_INPUT_BYTES keeps token counts at most 2^26 a side.
  */
 #include "textdiff.h"
 
-#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 

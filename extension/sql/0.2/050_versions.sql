@@ -114,3 +114,10 @@ CREATE TRIGGER immutable BEFORE UPDATE OR DELETE ON caas.audit_log
   FOR EACH ROW EXECUTE FUNCTION caas._forbid_change();
 CREATE TRIGGER immutable_truncate BEFORE TRUNCATE ON caas.audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION caas._forbid_change();
+
+CREATE FUNCTION caas.text_diff(old_text text, new_text text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'caas_text_diff'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION caas.text_diff(text, text) IS
+  'Word-level diff of two texts (Myers over words, spaces, punctuation, CJK characters and whole emoji): {"ops": [{"op": "equal"|"insert"|"delete", "text": ...}], "inserted_chars": n, "deleted_chars": n}. Applying the ops to old_text gives new_text. Texts over 256 KiB raise 22023.';

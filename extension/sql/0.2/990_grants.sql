@@ -18,5 +18,5 @@ GRANT EXECUTE ON FUNCTION caas.role_can(text, text), caas.permission_matrix()
 -- Called by RLS policies and by the API functions as the end user.
 GRANT EXECUTE ON FUNCTION
   caas._my_org_ids(), caas._my_role(uuid), caas._may(uuid, text), caas._require(uuid, text),
-  caas._shares_org(uuid), caas.org_plan(uuid)
+  caas._shares_org(uuid), caas.org_plan(uuid), caas.text_diff(text, text)
   TO caas_user;
