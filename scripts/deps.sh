@@ -13,6 +13,7 @@ PACKAGES=(
 	check
 	jq curl
 	docker-compose
+	unicode-data publicsuffix libyaml-libyaml-perl
 )
 
 missing=()

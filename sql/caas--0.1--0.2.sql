@@ -665,6 +665,73 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION caas.text_diff(text, text) IS
   'Word-level diff of two texts (Myers over words, spaces, punctuation, CJK characters and whole emoji): {"ops": [{"op": "equal"|"insert"|"delete", "text": ...}], "inserted_chars": n, "deleted_chars": n}. Applying the ops to old_text gives new_text. Texts over 256 KiB raise 22023.';
 --
+-- 060_text_rules.sql — what each platform accepts, checked before a post is
+-- scheduled (and again on every reschedule).
+--
+-- X counts weighted characters the way twitter-text does (extension/src/
+-- xtext*.c: URL = 23, CJK and emoji = 2, NFC first); the others count
+-- characters.  Limits and the media requirement are data in caas.platforms.
+--
+
+CREATE FUNCTION caas.x_weighted_length(body text)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'caas_x_weighted_length'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION caas.x_weighted_length(text) IS
+  'Length of a post as X counts it (twitter-text v3 rules): NFC-normalised, each URL 23, code points outside the light ranges (CJK, emoji sequences) 2, the rest 1. X accepts up to 280.';
+
+CREATE FUNCTION caas.x_text_is_valid(body text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'caas_x_text_is_valid'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION caas.x_text_is_valid(text) IS
+  'True when X would accept the text: not empty and a weighted length of at most 280 (twitter-text''s isValid).';
+
+CREATE FUNCTION caas.text_length(platform text, body text)
+RETURNS integer
+LANGUAGE sql
+IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, caas
+AS $$
+  SELECT CASE WHEN platform = 'x' THEN caas.x_weighted_length(body) ELSE char_length(body) END
+$$;
+COMMENT ON FUNCTION caas.text_length(text, text) IS
+  'Length of the text in the platform''s own unit: weighted characters for X, characters otherwise.';
+
+CREATE FUNCTION caas.check_post_text(platform text, body text, media_urls text[] DEFAULT '{}')
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, caas
+AS $$
+DECLARE
+  p caas.platforms;
+  len integer;
+BEGIN
+  SELECT * INTO p FROM caas.platforms WHERE platforms.platform = check_post_text.platform;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('unknown platform "%s"', platform);
+  END IF;
+  IF body IS NULL OR btrim(body, E' \t\n\r') = '' THEN
+    RAISE EXCEPTION USING ERRCODE = 'CA003', MESSAGE = format('%s needs text to post', p.display_name);
+  END IF;
+  len := caas.text_length(p.platform, body);
+  IF len > p.max_text_length THEN
+    RAISE EXCEPTION USING ERRCODE = 'CA003',
+      MESSAGE = format('text too long for %s: %s of %s %s', p.display_name, len, p.max_text_length,
+                       CASE WHEN p.weighted_length THEN 'weighted characters' ELSE 'characters' END),
+      HINT = CASE WHEN p.weighted_length THEN 'Links count 23 and CJK characters and emoji count 2.'
+                  ELSE 'Shorten the text.' END;
+  END IF;
+  IF p.requires_media AND cardinality(coalesce(media_urls, '{}')) = 0 THEN
+    RAISE EXCEPTION USING ERRCODE = 'CA003', MESSAGE = format('%s needs an image', p.display_name),
+      HINT = 'Attach at least one image URL (media_urls).';
+  END IF;
+END;
+$$;
+COMMENT ON FUNCTION caas.check_post_text(text, text, text[]) IS
+  'Raises CA003 when the platform would refuse the post: empty text, text over the platform''s limit (X weighted), or no image where one is required (Instagram); 22023 for an unknown platform.';
+--
 -- 990_grants.sql — who may call which function.
 --
 -- Nothing in caas is executable by PUBLIC unless listed here.  RLS policies
@@ -686,3 +753,8 @@ GRANT EXECUTE ON FUNCTION
   caas._my_org_ids(), caas._my_role(uuid), caas._may(uuid, text), caas._require(uuid, text),
   caas._shares_org(uuid), caas.org_plan(uuid), caas.text_diff(text, text)
   TO caas_user;
+
+-- Platform text rules: anyone may ask how long a text is.
+GRANT EXECUTE ON FUNCTION caas.x_weighted_length(text), caas.x_text_is_valid(text),
+  caas.text_length(text, text), caas.check_post_text(text, text, text[])
+  TO caas_anon, caas_user, caas_analyst, caas_dispatcher;

@@ -17,6 +17,8 @@ main(void)
 	sr = srunner_create(sqlstate_suite());
 	srunner_add_suite(sr, backoff_suite());
 	srunner_add_suite(sr, textdiff_suite());
+	srunner_add_suite(sr, xtext_suite());
+	srunner_add_suite(sr, xtext_url_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -10,5 +10,7 @@
 Suite	*sqlstate_suite(void);		/* api/src/sqlstate.c */
 Suite	*backoff_suite(void);		/* bgworker/src/backoff.c */
 Suite	*textdiff_suite(void);		/* extension/src/textdiff.c */
+Suite	*xtext_suite(void);		/* extension/src/xtext.c */
+Suite	*xtext_url_suite(void);		/* extension/src/xtext_url.c */
 
 #endif /* CAAS_TEST_SUITES_H */

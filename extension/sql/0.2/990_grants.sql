@@ -20,3 +20,8 @@ GRANT EXECUTE ON FUNCTION
   caas._my_org_ids(), caas._my_role(uuid), caas._may(uuid, text), caas._require(uuid, text),
   caas._shares_org(uuid), caas.org_plan(uuid), caas.text_diff(text, text)
   TO caas_user;
+
+-- Platform text rules: anyone may ask how long a text is.
+GRANT EXECUTE ON FUNCTION caas.x_weighted_length(text), caas.x_text_is_valid(text),
+  caas.text_length(text, text), caas.check_post_text(text, text, text[])
+  TO caas_anon, caas_user, caas_analyst, caas_dispatcher;
