@@ -26,7 +26,7 @@
 --
 
 BEGIN;
-SELECT plan(166);
+SELECT plan(167);
 
 -- ============================================================ valid graph ==
 
@@ -786,6 +786,12 @@ SELECT throws_ok($$ UPDATE caas.social_accounts SET status = 'expired' WHERE acc
 
 -- Deleting a user: their memberships and tokens go, every other reference
 -- to them becomes NULL and the rows that held it stay.
+-- An owner cannot be deleted (0.2: the organisation would lose its owner),
+-- so step Bob down first; the organisation is not what this block tests.
+SELECT throws_ok($$ DELETE FROM caas.users WHERE user_id = '00000000-0000-4000-8000-0000000000a2' $$,
+  'CA006', 'the user owns an organization', 'a user who owns an organisation cannot be deleted');
+UPDATE caas.organization_members SET role = 'member'
+ WHERE org_id = '00000000-0000-4000-8000-0000000000b2' AND user_id = '00000000-0000-4000-8000-0000000000a2';
 SELECT lives_ok($$ DELETE FROM caas.users WHERE user_id = '00000000-0000-4000-8000-0000000000a2' $$,
   'a user who sent and accepted invitations and scheduled a post can be deleted');
 SELECT results_eq($$
