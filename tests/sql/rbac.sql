@@ -15,7 +15,7 @@
 --
 
 BEGIN;
-SELECT plan(19);
+SELECT plan(21);
 
 -- ------------------------------------------------------------- the matrix --
 
@@ -71,7 +71,8 @@ INSERT INTO caas.users (user_id, email, password_hash) VALUES
   ('00000000-0000-4000-8000-0000000000a1', 'owner@example.com', '$argon2id$x'),
   ('00000000-0000-4000-8000-0000000000a2', 'viewer@example.com', '$argon2id$x'),
   ('00000000-0000-4000-8000-0000000000a3', 'member@example.com', '$argon2id$x'),
-  ('00000000-0000-4000-8000-0000000000a4', 'outsider@example.com', '$argon2id$x');
+  ('00000000-0000-4000-8000-0000000000a4', 'outsider@example.com', '$argon2id$x'),
+  ('00000000-0000-4000-8000-0000000000a5', 'admin@example.com', '$argon2id$x');
 INSERT INTO caas.organizations (org_id, name, slug) VALUES
   ('00000000-0000-4000-8000-0000000000b1', 'Rbac', 'rbac-test'),
   ('00000000-0000-4000-8000-0000000000b2', 'Elsewhere', 'rbac-elsewhere');
@@ -80,6 +81,7 @@ INSERT INTO caas.organization_members (org_id, user_id, role) VALUES
   ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000a1', 'owner'),
   ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000a2', 'viewer'),
   ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000a3', 'member'),
+  ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000a5', 'admin'),
   ('00000000-0000-4000-8000-0000000000b2', '00000000-0000-4000-8000-0000000000a4', 'owner');
 
 SET LOCAL ROLE caas_user;
@@ -120,6 +122,46 @@ SELECT set_eq($$ SELECT unnest(caas._my_org_ids()) $$,
   ARRAY['00000000-0000-4000-8000-0000000000b1'::uuid],
   '_my_org_ids lists only the caller''s organisations');
 
+RESET ROLE;
+
+-- The whole grid, as the real callers: for every role and every action,
+-- caas._require (which every API function calls first) allows exactly what
+-- the matrix allows and refuses the rest with 42501 naming the action.
+CREATE FUNCTION pg_temp.require_grid()
+RETURNS TABLE (role text, action text, allowed boolean, outcome text)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  u record;
+  m record;
+BEGIN
+  FOR u IN SELECT * FROM (VALUES ('owner', '00000000-0000-4000-8000-0000000000a1'),
+                                 ('admin', '00000000-0000-4000-8000-0000000000a5'),
+                                 ('member', '00000000-0000-4000-8000-0000000000a3'),
+                                 ('viewer', '00000000-0000-4000-8000-0000000000a2')) v (r, id) LOOP
+    PERFORM set_config('request.jwt.claims', json_build_object('sub', u.id)::text, true);
+    FOR m IN SELECT * FROM caas.permission_matrix() LOOP
+      role := u.r; action := m.action;
+      allowed := CASE u.r WHEN 'owner' THEN m.owner WHEN 'admin' THEN m.admin
+                          WHEN 'member' THEN m.member ELSE m.viewer END;
+      BEGIN
+        outcome := 'allowed as ' || caas._require('00000000-0000-4000-8000-0000000000b1', m.action);
+      EXCEPTION WHEN OTHERS THEN
+        outcome := SQLSTATE || ' ' || SQLERRM;
+      END;
+      RETURN NEXT;
+    END LOOP;
+  END LOOP;
+END;
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.require_grid() TO caas_user;
+SET LOCAL ROLE caas_user;
+SELECT is_empty($$
+  SELECT * FROM pg_temp.require_grid()
+   WHERE outcome IS DISTINCT FROM CASE WHEN allowed THEN 'allowed as ' || role
+                                       ELSE '42501 permission denied: ' || action END
+$$, 'every role × action is allowed or refused with 42501 exactly as the matrix says (56 cases)');
+SELECT is((SELECT count(*) FROM pg_temp.require_grid()), 56::bigint, 'the grid covers 4 roles × 14 actions');
 RESET ROLE;
 
 SELECT * FROM finish();
