@@ -392,7 +392,8 @@ CREATE POLICY "owners and admins can read the audit log"
 -- existing data; only new use beyond the new limits is refused.
 --
 
-CREATE FUNCTION caas.org_plan(org uuid)
+-- API: Private
+CREATE FUNCTION caas._org_plan(org uuid)
 RETURNS caas.plans
 LANGUAGE sql
 STABLE SECURITY DEFINER
@@ -410,8 +411,26 @@ AS $$
                               days => current_setting('caas.past_due_grace_days')::integer)))),
            'free')
 $$;
+COMMENT ON FUNCTION caas._org_plan(uuid) IS
+  'Private, for quota checks and analytics (no end-user grant: it reads any organisation): the plan whose limits apply to the organisation now: its subscription''s plan while active or trialing, or past due for less than caas.past_due_grace_days; the free plan otherwise (no subscription, canceled, unpaid, grace over).';
+
+CREATE FUNCTION caas.org_plan(org uuid)
+RETURNS caas.plans
+LANGUAGE plpgsql
+STABLE SECURITY DEFINER
+SET search_path = pg_catalog, caas
+AS $$
+BEGIN
+  -- An end-user session (SET ROLE caas_user) asks only about its own
+  -- organisations; a DBA session asks about any.
+  IF current_setting('role') <> 'none' THEN
+    PERFORM caas._require(org, 'content.read');
+  END IF;
+  RETURN caas._org_plan(org);
+END;
+$$;
 COMMENT ON FUNCTION caas.org_plan(uuid) IS
-  'The plan whose limits apply to the organisation now: its subscription''s plan while active or trialing, or past due for less than caas.past_due_grace_days; the free plan otherwise (no subscription, canceled, unpaid, grace over).';
+  'The plan whose limits apply to the organisation now (see caas._org_plan). End users may ask only about their own organisations (P0002 otherwise).';
 
 -- API: Private
 CREATE FUNCTION caas._billing_period(org uuid, OUT period_start timestamptz, OUT period_end timestamptz)
@@ -450,7 +469,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, caas
 AS $$
 DECLARE
-  plan_name text := (caas.org_plan(org)).name;
+  plan_name text := (caas._org_plan(org)).name;
 BEGIN
   RAISE EXCEPTION USING ERRCODE = 'CA001',
     MESSAGE = format('quota exceeded: %s (%s on the %s plan)', what, quota, plan_name),
@@ -468,7 +487,7 @@ VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, caas
 AS $$
 DECLARE
-  plan caas.plans := caas.org_plan(org);
+  plan caas.plans := caas._org_plan(org);
   quota integer;
   what text;
   used integer;
@@ -514,7 +533,7 @@ DECLARE
 BEGIN
   -- Serialise concurrent inserts into one organisation.
   PERFORM 1 FROM caas.organizations WHERE org_id = NEW.org_id FOR NO KEY UPDATE;
-  plan := caas.org_plan(NEW.org_id);
+  plan := caas._org_plan(NEW.org_id);
   CASE TG_TABLE_NAME
     WHEN 'organization_members' THEN
       quota := plan.max_members; what := 'members';
@@ -894,7 +913,7 @@ COMMENT ON FUNCTION caas.user_register(text, text, text, text) IS
 CREATE FUNCTION caas._user_json(uid uuid)
 RETURNS jsonb
 LANGUAGE sql
-STABLE SECURITY DEFINER
+STABLE
 SET search_path = pg_catalog, caas
 AS $$
   SELECT jsonb_build_object(
@@ -906,7 +925,7 @@ AS $$
     LEFT JOIN caas.profiles p USING (user_id)
    WHERE u.user_id = uid
 $$;
-COMMENT ON FUNCTION caas._user_json(uuid) IS 'Private: a user and profile as the API shows them (never the password hash).';
+COMMENT ON FUNCTION caas._user_json(uuid) IS 'Private: a user and profile as the API shows them (never the password hash); runs as the caller, so RLS decides whom one can see.';
 
 CREATE FUNCTION caas.user_credentials(email text, OUT user_id uuid, OUT password_hash text, OUT is_active boolean)
 RETURNS record
@@ -1279,7 +1298,7 @@ DECLARE
   quota integer;
 BEGIN
   PERFORM caas._check_grant(org, role);
-  quota := (caas.org_plan(org)).max_members;
+  quota := (caas._org_plan(org)).max_members;
   PERFORM 1 FROM caas.organizations WHERE org_id = org FOR NO KEY UPDATE;
   IF quota IS NOT NULL
      AND (SELECT count(*) FROM caas.organization_members WHERE org_id = org)
@@ -1555,7 +1574,7 @@ COMMENT ON FUNCTION caas.subscription_get(uuid) IS
 CREATE FUNCTION caas.usage_get(org uuid)
 RETURNS jsonb
 LANGUAGE plpgsql
-STABLE
+STABLE SECURITY DEFINER
 SET search_path = pg_catalog, caas
 AS $$
 DECLARE
@@ -1565,7 +1584,7 @@ DECLARE
   pe timestamptz;
 BEGIN
   PERFORM caas._require(org, 'content.read');
-  p := caas.org_plan(org);
+  p := caas._org_plan(org);
   SELECT b.period_start, b.period_end INTO ps, pe FROM caas._billing_period(org) b;
   SELECT * INTO u FROM caas.usage WHERE org_id = org AND period_start = ps;
   RETURN jsonb_build_object(
@@ -1628,7 +1647,7 @@ GRANT EXECUTE ON FUNCTION
   caas.workspace_get(uuid, uuid), caas.workspace_update(uuid, uuid, jsonb), caas.workspace_delete(uuid, uuid),
   caas.plan_list(),
   caas.subscription_get(uuid), caas.usage_get(uuid), caas.audit_list(uuid, text, integer),
-  caas._billing_period(uuid), caas._user_json(uuid)
+  caas._user_json(uuid)
   TO caas_user;
 
 -- API: Private

@@ -13,7 +13,8 @@
 -- existing data; only new use beyond the new limits is refused.
 --
 
-CREATE FUNCTION caas.org_plan(org uuid)
+-- API: Private
+CREATE FUNCTION caas._org_plan(org uuid)
 RETURNS caas.plans
 LANGUAGE sql
 STABLE SECURITY DEFINER
@@ -31,8 +32,26 @@ AS $$
                               days => current_setting('caas.past_due_grace_days')::integer)))),
            'free')
 $$;
+COMMENT ON FUNCTION caas._org_plan(uuid) IS
+  'Private, for quota checks and analytics (no end-user grant: it reads any organisation): the plan whose limits apply to the organisation now: its subscription''s plan while active or trialing, or past due for less than caas.past_due_grace_days; the free plan otherwise (no subscription, canceled, unpaid, grace over).';
+
+CREATE FUNCTION caas.org_plan(org uuid)
+RETURNS caas.plans
+LANGUAGE plpgsql
+STABLE SECURITY DEFINER
+SET search_path = pg_catalog, caas
+AS $$
+BEGIN
+  -- An end-user session (SET ROLE caas_user) asks only about its own
+  -- organisations; a DBA session asks about any.
+  IF current_setting('role') <> 'none' THEN
+    PERFORM caas._require(org, 'content.read');
+  END IF;
+  RETURN caas._org_plan(org);
+END;
+$$;
 COMMENT ON FUNCTION caas.org_plan(uuid) IS
-  'The plan whose limits apply to the organisation now: its subscription''s plan while active or trialing, or past due for less than caas.past_due_grace_days; the free plan otherwise (no subscription, canceled, unpaid, grace over).';
+  'The plan whose limits apply to the organisation now (see caas._org_plan). End users may ask only about their own organisations (P0002 otherwise).';
 
 -- API: Private
 CREATE FUNCTION caas._billing_period(org uuid, OUT period_start timestamptz, OUT period_end timestamptz)
@@ -71,7 +90,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, caas
 AS $$
 DECLARE
-  plan_name text := (caas.org_plan(org)).name;
+  plan_name text := (caas._org_plan(org)).name;
 BEGIN
   RAISE EXCEPTION USING ERRCODE = 'CA001',
     MESSAGE = format('quota exceeded: %s (%s on the %s plan)', what, quota, plan_name),
@@ -89,7 +108,7 @@ VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, caas
 AS $$
 DECLARE
-  plan caas.plans := caas.org_plan(org);
+  plan caas.plans := caas._org_plan(org);
   quota integer;
   what text;
   used integer;
@@ -135,7 +154,7 @@ DECLARE
 BEGIN
   -- Serialise concurrent inserts into one organisation.
   PERFORM 1 FROM caas.organizations WHERE org_id = NEW.org_id FOR NO KEY UPDATE;
-  plan := caas.org_plan(NEW.org_id);
+  plan := caas._org_plan(NEW.org_id);
   CASE TG_TABLE_NAME
     WHEN 'organization_members' THEN
       quota := plan.max_members; what := 'members';

@@ -39,7 +39,7 @@ COMMENT ON FUNCTION caas.user_register(text, text, text, text) IS
 CREATE FUNCTION caas._user_json(uid uuid)
 RETURNS jsonb
 LANGUAGE sql
-STABLE SECURITY DEFINER
+STABLE
 SET search_path = pg_catalog, caas
 AS $$
   SELECT jsonb_build_object(
@@ -51,7 +51,7 @@ AS $$
     LEFT JOIN caas.profiles p USING (user_id)
    WHERE u.user_id = uid
 $$;
-COMMENT ON FUNCTION caas._user_json(uuid) IS 'Private: a user and profile as the API shows them (never the password hash).';
+COMMENT ON FUNCTION caas._user_json(uuid) IS 'Private: a user and profile as the API shows them (never the password hash); runs as the caller, so RLS decides whom one can see.';
 
 CREATE FUNCTION caas.user_credentials(email text, OUT user_id uuid, OUT password_hash text, OUT is_active boolean)
 RETURNS record
@@ -424,7 +424,7 @@ DECLARE
   quota integer;
 BEGIN
   PERFORM caas._check_grant(org, role);
-  quota := (caas.org_plan(org)).max_members;
+  quota := (caas._org_plan(org)).max_members;
   PERFORM 1 FROM caas.organizations WHERE org_id = org FOR NO KEY UPDATE;
   IF quota IS NOT NULL
      AND (SELECT count(*) FROM caas.organization_members WHERE org_id = org)
@@ -700,7 +700,7 @@ COMMENT ON FUNCTION caas.subscription_get(uuid) IS
 CREATE FUNCTION caas.usage_get(org uuid)
 RETURNS jsonb
 LANGUAGE plpgsql
-STABLE
+STABLE SECURITY DEFINER
 SET search_path = pg_catalog, caas
 AS $$
 DECLARE
@@ -710,7 +710,7 @@ DECLARE
   pe timestamptz;
 BEGIN
   PERFORM caas._require(org, 'content.read');
-  p := caas.org_plan(org);
+  p := caas._org_plan(org);
   SELECT b.period_start, b.period_end INTO ps, pe FROM caas._billing_period(org) b;
   SELECT * INTO u FROM caas.usage WHERE org_id = org AND period_start = ps;
   RETURN jsonb_build_object(
@@ -773,7 +773,7 @@ GRANT EXECUTE ON FUNCTION
   caas.workspace_get(uuid, uuid), caas.workspace_update(uuid, uuid, jsonb), caas.workspace_delete(uuid, uuid),
   caas.plan_list(),
   caas.subscription_get(uuid), caas.usage_get(uuid), caas.audit_list(uuid, text, integer),
-  caas._billing_period(uuid), caas._user_json(uuid)
+  caas._user_json(uuid)
   TO caas_user;
 
 -- API: Private
