@@ -38,6 +38,11 @@ stop:
 status:
 	./scripts/platform.sh status
 
+# Delete the local cluster, e.g. after editing the SQL of the version under
+# development (ALTER EXTENSION UPDATE does not re-run a script).
+reset:
+	./scripts/platform.sh reset
+
 test: install
 	./tests/run.sh
 
@@ -47,4 +52,4 @@ clean:
 	$(MAKE) -C bgworker clean
 	$(MAKE) -C tests/unit clean
 
-.PHONY: all deps build install run start stop status test clean
+.PHONY: all deps build install run start stop status reset test clean

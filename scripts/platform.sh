@@ -6,6 +6,9 @@
 #   platform.sh start   the same, in the background
 #   platform.sh stop    stop what start left running
 #   platform.sh status  say what runs
+#   platform.sh reset   stop and delete the local cluster (var/); the next
+#                       run creates it anew (needed after editing the SQL of
+#                       the extension version under development)
 #
 # The cluster lives under var/ (var/pgdata, var/run, var/log).  Today the
 # platform is PostgreSQL with the caas extension and pg_cron; the dispatcher
@@ -81,11 +84,18 @@ start)
 stop)
 	stop_all
 	;;
+reset)
+	stop_all
+	pg_cluster_paths "$VAR_DIR"
+	rm -rf "$VAR_DIR"
+	case "$PGSOCK_DIR" in "$VAR_DIR"/*) ;; *) rm -rf "$PGSOCK_DIR" ;; esac
+	echo "platform: local cluster deleted"
+	;;
 status)
 	if cluster_running; then echo "PostgreSQL: running on port $PORT"; else echo "PostgreSQL: stopped"; fi
 	;;
 *)
-	echo "usage: $0 run|start|stop|status" >&2
+	echo "usage: $0 run|start|stop|status|reset" >&2
 	exit 2
 	;;
 esac
