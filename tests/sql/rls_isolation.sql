@@ -175,8 +175,8 @@ $$, '42501', 'new row violates row-level security policy for table "content"',
 SELECT throws_ok($$
   INSERT INTO caas.content_versions (org_id, content_id, version, body, source)
   VALUES ('00000000-0000-4000-8000-0000000000b2', '00000000-0000-4000-8000-0000000000d2', 2, 'Planted', 'manual')
-$$, '42501', 'new row violates row-level security policy for table "content_versions"',
-  'INSERT of a version of B''s content is refused');
+$$, '42501', 'permission denied for table content_versions',
+  'INSERT of a version of B''s content is refused (end users never write versions directly)');
 
 -- Tables caas_user only reads: changed through API functions, never by SQL.
 SELECT is_empty($$

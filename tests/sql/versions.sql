@@ -17,7 +17,7 @@
 --
 
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 
 INSERT INTO caas.users (user_id, email, password_hash) VALUES
   ('00000000-0000-4000-8000-0000000000a1', 'writer@example.com', '$argon2id$x');
@@ -40,6 +40,11 @@ $$;
 
 SET LOCAL ROLE caas_user;
 SELECT set_config('request.jwt.claims', '{"sub":"00000000-0000-4000-8000-0000000000a1"}', true);
+SELECT throws_ok($$
+  INSERT INTO caas.content_versions (org_id, content_id, version, body, source, ai_provider, ai_model, prompt_tokens, completion_tokens)
+  VALUES ('00000000-0000-4000-8000-0000000000b1', gen_random_uuid(), 9, 'forged', 'ai', 'openai', 'gpt', 0, 0)
+$$, '42501', 'permission denied for table content_versions',
+  'a member cannot write a version directly, not even in their own organisation (no forged AI versions)');
 
 SELECT lives_ok($$
   INSERT INTO caas.content (org_id, content_id, workspace_id, body)

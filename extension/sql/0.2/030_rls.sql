@@ -119,14 +119,13 @@ CREATE POLICY "content managers can delete content"
   ON caas.content FOR DELETE TO caas_user
   USING (org_id = ANY ((SELECT caas._my_org_ids())::uuid[]) AND caas._may(org_id, 'content.delete'));
 
--- Versions: written by the content trigger (as the caller), never changed.
-GRANT SELECT, INSERT ON caas.content_versions TO caas_user;
+-- Versions: read-only for end users.  They are written only by the content
+-- trigger and the API functions (as their definer), so nobody can forge an
+-- 'ai' version with invented token counts or skip a number.
+GRANT SELECT ON caas.content_versions TO caas_user;
 CREATE POLICY "members can see versions"
   ON caas.content_versions FOR SELECT TO caas_user
   USING (org_id = ANY ((SELECT caas._my_org_ids())::uuid[]));
-CREATE POLICY "editors can add versions"
-  ON caas.content_versions FOR INSERT TO caas_user
-  WITH CHECK (caas._may(org_id, 'content.write'));
 
 -- Social accounts: everyone in the organisation sees them, nobody but the
 -- dispatcher reads the sealed tokens.

@@ -44,6 +44,7 @@ COMMENT ON FUNCTION caas._content_number_version() IS
 CREATE FUNCTION caas._content_write_version()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, caas
 AS $$
 DECLARE
