@@ -421,16 +421,23 @@ SELECT throws_ok($$
    WHERE post_id = '00000000-0000-4000-8000-0000000000f1'
 $$, '23514', 'new row for relation "scheduled_posts" violates check constraint "scheduled_posts_lease_matches_state"',
   'a lease has both an owner and an expiry');
+-- 0.2's state machine allows published only from publishing, so these two
+-- start from a leased post and clear the lease in the same UPDATE.
+UPDATE caas.scheduled_posts SET state = 'publishing', lease_owner = 'worker:1', lease_expires_at = now() + interval '1 minute'
+ WHERE post_id = '00000000-0000-4000-8000-0000000000f1';
 SELECT throws_ok($$
-  UPDATE caas.scheduled_posts SET state = 'published', published_at = now()
+  UPDATE caas.scheduled_posts SET state = 'published', published_at = now(), lease_owner = NULL, lease_expires_at = NULL
    WHERE post_id = '00000000-0000-4000-8000-0000000000f1'
 $$, '23514', 'new row for relation "scheduled_posts" violates check constraint "scheduled_posts_published_has_remote_id"',
   'a published post must record the platform''s id');
 SELECT throws_ok($$
-  UPDATE caas.scheduled_posts SET state = 'published', remote_id = '1790000000000000000'
+  UPDATE caas.scheduled_posts SET state = 'published', remote_id = '1790000000000000000', lease_owner = NULL, lease_expires_at = NULL
    WHERE post_id = '00000000-0000-4000-8000-0000000000f1'
 $$, '23514', 'new row for relation "scheduled_posts" violates check constraint "scheduled_posts_published_has_remote_id"',
   'a published post must record when it was published');
+-- Back to waiting, as the dispatcher does after a retryable outcome.
+UPDATE caas.scheduled_posts SET state = 'scheduled', lease_owner = NULL, lease_expires_at = NULL
+ WHERE post_id = '00000000-0000-4000-8000-0000000000f1';
 SELECT throws_ok($$ UPDATE caas.scheduled_posts SET attempts = 4 WHERE post_id = '00000000-0000-4000-8000-0000000000f1' $$,
   '23514', 'new row for relation "scheduled_posts" violates check constraint "scheduled_posts_attempts_bounded"',
   'a post cannot make more attempts than it is allowed');

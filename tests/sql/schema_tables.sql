@@ -25,7 +25,7 @@ SELECT plan(39);
 CREATE FUNCTION pg_temp.global_tables()
 RETURNS name[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['users', 'profiles', 'refresh_tokens', 'plans', 'platforms', 'stripe_events']::name[] $$;
+AS $$ SELECT ARRAY['users', 'profiles', 'refresh_tokens', 'plans', 'platforms', 'stripe_events', 'post_transitions']::name[] $$;
 
 -- Every tenant table, with the attnum of its org_id column (NULL when it has none).
 CREATE VIEW pg_temp.tenant_tables AS
@@ -58,7 +58,7 @@ $$;
 SELECT has_schema('caas', 'schema caas exists');
 
 SELECT tables_are('caas', ARRAY[
-  'platforms', 'plans',
+  'platforms', 'plans', 'post_transitions',
   'users', 'profiles', 'refresh_tokens',
   'organizations', 'organization_members', 'invitations', 'workspaces',
   'content', 'content_versions',
@@ -67,7 +67,7 @@ SELECT tables_are('caas', ARRAY[
   'schema caas has exactly the tables of the data model');
 
 SELECT cmp_ok((SELECT count(*) FROM pg_temp.tenant_tables), '=', 12::bigint,
-  'twelve tables are tenant tables (all but the six global ones)');
+  'twelve tables are tenant tables (all but the seven global ones)');
 
 -- ------------------------------------------------------ tenant key rules --
 
