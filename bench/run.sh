@@ -17,7 +17,7 @@
 #
 # Environment (defaults): BENCH_ORGS (10000), BENCH_PER_ORG (100),
 # BENCH_CLIENTS (8), BENCH_JOBS (2), BENCH_TIME (20 s per script),
-# BENCH_LOAD_WIP (1), BENCH_SCRIPTS ("baseline list_page claim_batch create_content").
+# BENCH_LOAD_WIP (1), BENCH_SCRIPTS ("baseline baseline_api list_page claim_batch create_content").
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -30,7 +30,7 @@ CLIENTS=${BENCH_CLIENTS:-8}
 JOBS=${BENCH_JOBS:-2}
 SECS=${BENCH_TIME:-20}
 LOAD_WIP=${BENCH_LOAD_WIP:-1}
-SCRIPTS=${BENCH_SCRIPTS:-baseline list_page claim_batch create_content}
+SCRIPTS=${BENCH_SCRIPTS:-baseline baseline_api list_page claim_batch create_content}
 DB=caas_bench
 
 BENCH_DIR=$(mktemp -d /tmp/caas-bench.XXXXXX)
@@ -122,10 +122,15 @@ for s in $SCRIPTS; do
 	failed=$(awk '/^number of failed transactions/ { print $5; exit }' "$BENCH_DIR/$s.log")
 	printf '   %-15s %10s tps   latency avg %s   failed %s   (%s)\n' "$s" "${TPS[$s]:-?}" "${lat:-?}" "${failed:-0}" "$file"
 done
-if [ -n "${TPS[baseline]:-}" ] && [ -n "${TPS[list_page]:-}" ]; then
-	awk -v l="${TPS[list_page]}" -v b="${TPS[baseline]}" \
-		'BEGIN { printf "   list_page / baseline = %.3f\n", l / b }'
-fi
+# Two ratios: against the bare single-row select (one statement, superuser,
+# no RLS), and against the same select inside the API's transaction
+# protocol as caas_user with RLS (what the function itself costs).
+for b in baseline baseline_api; do
+	if [ -n "${TPS[$b]:-}" ] && [ -n "${TPS[list_page]:-}" ]; then
+		awk -v l="${TPS[list_page]}" -v b="${TPS[$b]}" -v n="$b" \
+			'BEGIN { printf "   list_page / %-12s = %.3f\n", n, l / b }'
+	fi
+done
 
 # explain LABEL ROLE SQL: EXPLAIN (ANALYZE, BUFFERS) of SQL as ROLE, the
 # owner of org $EX as the caller; rolled back.

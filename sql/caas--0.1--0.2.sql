@@ -46,13 +46,18 @@ COMMENT ON ROLE caas_dispatcher IS 'caas: the publishing dispatcher (claims due 
 GRANT USAGE ON SCHEMA caas TO caas_anon, caas_user, caas_analyst, caas_dispatcher;
 
 
+-- Hot path: called by every policy and API function.  plpgsql, not SQL: a
+-- non-inlined SQL function is planned anew on every call, a plpgsql one
+-- keeps its plan for the session (bench/run.sh measured the difference).
 CREATE FUNCTION caas.current_user_id()
 RETURNS uuid
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE PARALLEL SAFE
 SET search_path = pg_catalog, caas
 AS $$
-  SELECT (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid
+BEGIN
+  RETURN (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid;
+END;
 $$;
 COMMENT ON FUNCTION caas.current_user_id() IS
   'The calling user''s id: the "sub" claim the API set for this transaction with set_config(''request.jwt.claims'', ..., true); NULL when no user is set.';
@@ -105,15 +110,20 @@ COMMENT ON FUNCTION caas.permission_matrix() IS
   'The whole permission matrix: one row per action, a column per role saying whether it is allowed.';
 
 -- API: Private
+-- The helpers below are plpgsql rather than SQL for speed: a SECURITY
+-- DEFINER SQL function is never inlined and is planned anew on every call;
+-- plpgsql keeps its plans for the session.
 CREATE FUNCTION caas._my_org_ids()
 RETURNS uuid[]
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, caas
 AS $$
-  SELECT coalesce(array_agg(m.org_id), '{}')
-    FROM caas.organization_members m
-   WHERE m.user_id = caas.current_user_id()
+BEGIN
+  RETURN (SELECT coalesce(array_agg(m.org_id), '{}')
+            FROM caas.organization_members m
+           WHERE m.user_id = caas.current_user_id());
+END;
 $$;
 COMMENT ON FUNCTION caas._my_org_ids() IS
   'Private: the organisations the calling user belongs to. Used by RLS policies as (SELECT caas._my_org_ids()).';
@@ -121,13 +131,15 @@ COMMENT ON FUNCTION caas._my_org_ids() IS
 -- API: Private
 CREATE FUNCTION caas._my_role(org uuid)
 RETURNS caas.org_role
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, caas
 AS $$
-  SELECT m.role
-    FROM caas.organization_members m
-   WHERE m.org_id = org AND m.user_id = caas.current_user_id()
+BEGIN
+  RETURN (SELECT m.role
+            FROM caas.organization_members m
+           WHERE m.org_id = _my_role.org AND m.user_id = caas.current_user_id());
+END;
 $$;
 COMMENT ON FUNCTION caas._my_role(uuid) IS
   'Private: the calling user''s role in the organisation, NULL when not a member.';
@@ -135,11 +147,13 @@ COMMENT ON FUNCTION caas._my_role(uuid) IS
 -- API: Private
 CREATE FUNCTION caas._may(org uuid, action text)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, caas
 AS $$
-  SELECT coalesce(caas.role_can(caas._my_role(org)::text, action), false)
+BEGIN
+  RETURN coalesce(caas.role_can(caas._my_role(org)::text, action), false);
+END;
 $$;
 COMMENT ON FUNCTION caas._may(uuid, text) IS
   'Private: true when the calling user is a member of the organisation whose role allows the action.';
@@ -176,15 +190,17 @@ COMMENT ON FUNCTION caas._require(uuid, text) IS
 -- API: Private
 CREATE FUNCTION caas._shares_org(other uuid)
 RETURNS boolean
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE SECURITY DEFINER PARALLEL SAFE
 SET search_path = pg_catalog, caas
 AS $$
-  SELECT other = caas.current_user_id()
+BEGIN
+  RETURN other = caas.current_user_id()
       OR EXISTS (SELECT 1
                    FROM caas.organization_members a
                    JOIN caas.organization_members b USING (org_id)
-                  WHERE a.user_id = caas.current_user_id() AND b.user_id = other)
+                  WHERE a.user_id = caas.current_user_id() AND b.user_id = other);
+END;
 $$;
 COMMENT ON FUNCTION caas._shares_org(uuid) IS
   'Private: true when the user is the caller or belongs to one of the caller''s organisations.';
@@ -1851,53 +1867,76 @@ COMMENT ON FUNCTION caas.content_delete(uuid, uuid) IS
 
 CREATE FUNCTION caas.content_list(org uuid, workspace uuid DEFAULT NULL, status caas.content_status DEFAULT NULL,
                                   platform text DEFAULT NULL, cursor text DEFAULT NULL, lim integer DEFAULT NULL)
-RETURNS jsonb
+RETURNS json
 LANGUAGE plpgsql
 STABLE
 SET search_path = pg_catalog, caas
--- A generic plan cannot see which organisation or workspace is asked for,
--- and RLS's org_id = ANY(...) makes it count the org_id condition twice:
--- for a workspace it estimates one row, and depending on the statistics
--- it can pick a bitmap scan plus a sort of the whole workspace (measured
--- 8-30 ms at 2,000 items instead of 0.5 ms).  Planning each call with its
--- values (about 0.1 ms) keeps the ordered index scan.
-SET plan_cache_mode = force_custom_plan
+-- The hot path of the dashboard (bench/run.sh).  Three choices, each measured:
+--   * it returns json built by json_agg, not jsonb: converting 21 rows to
+--     jsonb and back to text for the client cost a third of the throughput;
+--   * its plans are cached like any plpgsql statement: planning every call
+--     (plan_cache_mode = force_custom_plan) cost another third;
+--   * a cached generic plan cannot see which organisation is asked for, and
+--     RLS's org_id = ANY(...) beside org_id = $1 makes it expect a single
+--     row, so it could prefer a bitmap scan plus a sort of the whole
+--     organisation (8-30 ms instead of 0.5 ms).  Turning bitmap scans off
+--     for this function leaves it the ordered index scan, the right plan
+--     for every page of every size.
+SET enable_bitmapscan = off
 AS $$
 DECLARE
   n integer := caas._page_size(lim);
   after_ts timestamptz;
   after_id uuid;
+  page json;
 BEGIN
   PERFORM caas._require(org, 'content.read');
   SELECT d.ts, d.id INTO after_ts, after_id FROM caas._cursor_decode(cursor) d;
   -- The first page starts after a sentinel above every row, so the keyset
-  -- condition is always an index condition, also in a generic plan.
+  -- condition is always an index condition.
   after_ts := coalesce(after_ts, 'infinity');
   after_id := coalesce(after_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
-  -- Two statements, one per index: with "workspace IS NULL OR ..." a
-  -- generic plan could not use content_workspace_created_idx.
+  -- Two statements, one per index (with "workspace IS NULL OR ..." one plan
+  -- could not serve both).  Each fetches n + 1 rows: the extra one only says
+  -- that a next page exists.
   IF workspace IS NULL THEN
-    RETURN (SELECT caas._page(coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.created_at DESC, p.content_id DESC), '[]'),
-                              n, 'created_at', 'content_id')
-      FROM (SELECT c.*
-              FROM caas.content c
-             WHERE c.org_id = org
-               AND (c.created_at, c.content_id) < (after_ts, after_id)
-               AND (content_list.status IS NULL OR c.status = content_list.status)
-               AND (content_list.platform IS NULL OR c.platform = content_list.platform)
-             ORDER BY c.created_at DESC, c.content_id DESC
-             LIMIT n + 1) p);
+    RETURN (
+      SELECT json_build_object(
+               'items', coalesce(json_agg(q.r ORDER BY q.rn) FILTER (WHERE q.rn <= n), '[]'),
+               'next_cursor', CASE WHEN count(*) > n
+                                   THEN caas._cursor_encode((array_agg(q.ts) FILTER (WHERE q.rn = n))[1],
+                                                            (array_agg(q.id) FILTER (WHERE q.rn = n))[1]) END)
+        FROM (SELECT c AS r, c.created_at AS ts, c.content_id AS id,
+                     row_number() OVER (ORDER BY c.created_at DESC, c.content_id DESC) AS rn
+                FROM caas.content c
+               WHERE c.org_id = org
+                 AND (c.created_at, c.content_id) < (after_ts, after_id)
+                 AND (content_list.status IS NULL OR c.status = content_list.status)
+                 AND (content_list.platform IS NULL OR c.platform = content_list.platform)
+               ORDER BY c.created_at DESC, c.content_id DESC
+               LIMIT n + 1) q);
   END IF;
-  RETURN (SELECT caas._page(coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.created_at DESC, p.content_id DESC), '[]'),
-                            n, 'created_at', 'content_id')
-    FROM (SELECT c.*
-            FROM caas.content c
-           WHERE c.org_id = org AND c.workspace_id = workspace
-             AND (c.created_at, c.content_id) < (after_ts, after_id)
-             AND (content_list.status IS NULL OR c.status = content_list.status)
-             AND (content_list.platform IS NULL OR c.platform = content_list.platform)
-           ORDER BY c.created_at DESC, c.content_id DESC
-           LIMIT n + 1) p);
+  -- A workspace page is planned on each call (dynamic SQL) with the actual
+  -- ids: a generic plan cannot tell how much of the organisation one
+  -- workspace holds, and walks the organisation's index filtering by
+  -- workspace instead of using content_workspace_created_idx.
+  EXECUTE $q$
+    SELECT json_build_object(
+             'items', coalesce(json_agg(q.r ORDER BY q.rn) FILTER (WHERE q.rn <= $7), '[]'),
+             'next_cursor', CASE WHEN count(*) > $7
+                                 THEN caas._cursor_encode((array_agg(q.ts) FILTER (WHERE q.rn = $7))[1],
+                                                          (array_agg(q.id) FILTER (WHERE q.rn = $7))[1]) END)
+      FROM (SELECT c AS r, c.created_at AS ts, c.content_id AS id,
+                   row_number() OVER (ORDER BY c.created_at DESC, c.content_id DESC) AS rn
+              FROM caas.content c
+             WHERE c.org_id = $1 AND c.workspace_id = $2
+               AND (c.created_at, c.content_id) < ($3, $4)
+               AND ($5::caas.content_status IS NULL OR c.status = $5)
+               AND ($6::text IS NULL OR c.platform = $6)
+             ORDER BY c.created_at DESC, c.content_id DESC
+             LIMIT $7 + 1) q
+  $q$ INTO page USING org, workspace, after_ts, after_id, content_list.status, content_list.platform, n;
+  RETURN page;
 END;
 $$;
 COMMENT ON FUNCTION caas.content_list(uuid, uuid, caas.content_status, text, text, integer) IS
@@ -2642,13 +2681,18 @@ COMMENT ON FUNCTION caas.post_list(uuid, caas.post_state, text, uuid, timestampt
 
 CREATE FUNCTION caas.dispatch_claim(dispatcher text, batch integer, lease_seconds integer)
 RETURNS SETOF jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, caas
+-- Planned with the actual batch size: with LIMIT as an unknown parameter
+-- the planner expects a tenth of the table, hash-joins the leased keys
+-- against a sequential scan of all posts and takes 230 ms per claim at 1M
+-- posts (bench/run.sh); with the real LIMIT it is a nested loop on the
+-- primary key.
+SET plan_cache_mode = force_custom_plan
 AS $$
-  -- UPDATE ... FROM a locked subquery, not WHERE (...) IN (subquery): the IN
-  -- form is estimated as a semi join over the whole table and planned as a
-  -- sequential scan (230 ms per claim at 1M posts, bench/run.sh).
+BEGIN
+  RETURN QUERY
   WITH due AS (
     SELECT s.org_id, s.post_id
       FROM caas.scheduled_posts s
@@ -2686,7 +2730,8 @@ AS $$
     JOIN caas.content ct ON ct.org_id = c.org_id AND ct.content_id = c.content_id
     JOIN caas.content_versions v
       ON v.org_id = c.org_id AND v.content_id = c.content_id AND v.version = c.content_version
-   ORDER BY c.run_at
+   ORDER BY c.run_at;
+END;
 $$;
 COMMENT ON FUNCTION caas.dispatch_claim(text, integer, integer) IS
   'Dispatcher: leases up to batch due posts (state scheduled, run_at passed, oldest first) for lease_seconds in one statement with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, token_key_id, the pinned version''s text, media_urls, attempt (the number to pass to dispatch_record), attempts of this run and max_attempts. Commit right after; call the platform with no transaction open.';

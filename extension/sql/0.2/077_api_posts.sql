@@ -360,13 +360,18 @@ COMMENT ON FUNCTION caas.post_list(uuid, caas.post_state, text, uuid, timestampt
 
 CREATE FUNCTION caas.dispatch_claim(dispatcher text, batch integer, lease_seconds integer)
 RETURNS SETOF jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, caas
+-- Planned with the actual batch size: with LIMIT as an unknown parameter
+-- the planner expects a tenth of the table, hash-joins the leased keys
+-- against a sequential scan of all posts and takes 230 ms per claim at 1M
+-- posts (bench/run.sh); with the real LIMIT it is a nested loop on the
+-- primary key.
+SET plan_cache_mode = force_custom_plan
 AS $$
-  -- UPDATE ... FROM a locked subquery, not WHERE (...) IN (subquery): the IN
-  -- form is estimated as a semi join over the whole table and planned as a
-  -- sequential scan (230 ms per claim at 1M posts, bench/run.sh).
+BEGIN
+  RETURN QUERY
   WITH due AS (
     SELECT s.org_id, s.post_id
       FROM caas.scheduled_posts s
@@ -404,7 +409,8 @@ AS $$
     JOIN caas.content ct ON ct.org_id = c.org_id AND ct.content_id = c.content_id
     JOIN caas.content_versions v
       ON v.org_id = c.org_id AND v.content_id = c.content_id AND v.version = c.content_version
-   ORDER BY c.run_at
+   ORDER BY c.run_at;
+END;
 $$;
 COMMENT ON FUNCTION caas.dispatch_claim(text, integer, integer) IS
   'Dispatcher: leases up to batch due posts (state scheduled, run_at passed, oldest first) for lease_seconds in one statement with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, token_key_id, the pinned version''s text, media_urls, attempt (the number to pass to dispatch_record), attempts of this run and max_attempts. Commit right after; call the platform with no transaction open.';
