@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PACKAGES=(
-	build-essential pkg-config
+	build-essential pkg-config clang
 	postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl
 	libpq-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libargon2-dev
@@ -22,10 +22,13 @@ for p in "${PACKAGES[@]}"; do
 	[ "$status" = installed ] || missing+=("$p")
 done
 
+# Node.js and npm only fetch Swagger UI's static files (below); any
+# Node.js with npm will do, Debian's if none is installed.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps: all ${#PACKAGES[@]} packages present"
-	exit 0
-fi
+else
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -36,3 +39,15 @@ $SUDO apt-get update -qq
 # engine that cannot run here and is not needed to validate compose files.
 $SUDO apt-get install -y -qq --no-install-recommends \
 	-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}"
+fi
+
+# Swagger UI, served by the API at /api/schema/swagger-ui/: the static
+# files of the npm package swagger-ui-dist, pinned, installed once.
+SWAGGER_VERSION=5.35.0
+SWAGGER_DIR="$(cd "$(dirname "$0")/.." && pwd)/api/swagger"
+if [ ! -f "$SWAGGER_DIR/node_modules/swagger-ui-dist/swagger-ui-bundle.js" ] ||
+	! grep -q "\"version\": \"$SWAGGER_VERSION\"" "$SWAGGER_DIR/node_modules/swagger-ui-dist/package.json"; then
+	echo "deps: installing swagger-ui-dist@$SWAGGER_VERSION"
+	mkdir -p "$SWAGGER_DIR"
+	npm install --silent --no-audit --no-fund --prefix "$SWAGGER_DIR" "swagger-ui-dist@$SWAGGER_VERSION" >/dev/null
+fi

@@ -10,11 +10,13 @@
 #                       run creates it anew (needed after editing the SQL of
 #                       the extension version under development)
 #
-# The cluster lives under var/ (var/pgdata, var/run, var/log).  Today the
-# platform is PostgreSQL with the caas extension and pg_cron; the dispatcher
-# and the API join it in later issues.
+# The platform: PostgreSQL with the caas extension and pg_cron (cluster
+# under var/: var/pgdata, var/run, var/log) and the HTTP API (api/build/
+# caas-api, log var/log/api.log).  The dispatcher joins in a later issue.
+# The API's JWT secret is generated once into var/jwt_secret (mode 600).
 #
-# Environment: CAAS_PG_PORT (default 55432), CAAS_DB (default caas).
+# Environment: CAAS_PG_PORT (default 55432), CAAS_DB (default caas),
+# CAAS_API_PORT (default 8000).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,11 +26,59 @@ source scripts/pglib.sh
 VAR_DIR="$REPO_ROOT/var"
 PORT=${CAAS_PG_PORT:-55432}
 DB=${CAAS_DB:-caas}
+API_PORT=${CAAS_API_PORT:-8000}
+API_PID_FILE="$VAR_DIR/api.pid"
 
 cluster_running() {
 	pg_cluster_paths "$VAR_DIR"
 	[ -s "$PGDATA_DIR/PG_VERSION" ] &&
 		pg_as "$PG_BINDIR/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1
+}
+
+api_running() {
+	[ -s "$API_PID_FILE" ] && kill -0 "$(cat "$API_PID_FILE")" 2>/dev/null
+}
+
+api_start() {
+	local i
+	api_running && return 0
+	if ! pg_port_free "$API_PORT"; then
+		echo "platform: port $API_PORT is taken; choose another with CAAS_API_PORT=..." >&2
+		exit 1
+	fi
+	if [ ! -s "$VAR_DIR/jwt_secret" ]; then
+		(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$VAR_DIR/jwt_secret")
+	fi
+	pg_cluster_paths "$VAR_DIR"
+	CAAS_API_PORT="$API_PORT" \
+	CAAS_API_DATABASE_URL="host=$PGSOCK_DIR port=$PORT dbname=$DB user=caas_authenticator" \
+	CAAS_API_JWT_SECRET_FILE="$VAR_DIR/jwt_secret" \
+	CAAS_API_SWAGGER_UI_DIR="$REPO_ROOT/api/swagger/node_modules/swagger-ui-dist" \
+		setsid "$REPO_ROOT/api/build/caas-api" -c "$REPO_ROOT/conf/api.conf" \
+		>>"$VAR_DIR/log/api.log" 2>&1 < /dev/null &
+	echo $! > "$API_PID_FILE"
+	for i in $(seq 1 100); do
+		curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/api/v1/health/" 2>/dev/null && return 0
+		api_running || break
+		sleep 0.1
+	done
+	echo "platform: the API did not start; see $VAR_DIR/log/api.log" >&2
+	tail -n 20 "$VAR_DIR/log/api.log" >&2
+	exit 1
+}
+
+api_stop() {
+	local pid i
+	api_running || { rm -f "$API_PID_FILE"; return 0; }
+	pid=$(cat "$API_PID_FILE")
+	kill -TERM "$pid" 2>/dev/null
+	# The API drains in-flight requests, then exits.
+	for i in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$API_PID_FILE"
 }
 
 start_all() {
@@ -41,6 +91,7 @@ start_all() {
 	pg_cluster_configure "$VAR_DIR" "$PORT" "$DB"
 	pg_cluster_start "$VAR_DIR"
 	pg_database_setup "$VAR_DIR" "$PORT" "$DB"
+	api_start
 }
 
 print_info() {
@@ -52,10 +103,14 @@ caas is up.
   connect     psql "host=$PGSOCK_DIR port=$PORT dbname=$DB user=postgres"
   try         SELECT plan_id, name, price_cents FROM caas.plans ORDER BY sort_order;
   log         $PGLOG_FILE
+  API         http://127.0.0.1:$API_PORT/api/v1/health/   (log: $VAR_DIR/log/api.log)
+  OpenAPI     http://127.0.0.1:$API_PORT/api/schema/
+  Swagger UI  http://127.0.0.1:$API_PORT/api/schema/swagger-ui/
 INFO
 }
 
 stop_all() {
+	api_stop
 	pg_cluster_stop "$VAR_DIR" fast
 	echo "platform: stopped"
 }
@@ -68,12 +123,13 @@ run)
 	trap 'echo; stop_all; exit 0' INT TERM
 	pg_cluster_paths "$VAR_DIR"
 	pm_pid=$(head -n 1 "$PGDATA_DIR/postmaster.pid")
-	# Stay in the foreground for as long as the postmaster lives.
-	while kill -0 "$pm_pid" 2>/dev/null; do
+	# Stay in the foreground for as long as both servers live.
+	while kill -0 "$pm_pid" 2>/dev/null && api_running; do
 		sleep 1 &
 		wait $! || true
 	done
-	echo "platform: PostgreSQL exited; see $PGLOG_FILE" >&2
+	echo "platform: a server exited; see $PGLOG_FILE and $VAR_DIR/log/api.log" >&2
+	stop_all
 	exit 1
 	;;
 start)
@@ -93,6 +149,7 @@ reset)
 	;;
 status)
 	if cluster_running; then echo "PostgreSQL: running on port $PORT"; else echo "PostgreSQL: stopped"; fi
+	if api_running; then echo "API: running on port $API_PORT"; else echo "API: stopped"; fi
 	;;
 *)
 	echo "usage: $0 run|start|stop|status|reset" >&2

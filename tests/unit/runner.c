@@ -15,6 +15,11 @@ main(void)
 	int	 failed;
 
 	sr = srunner_create(sqlstate_suite());
+	srunner_add_suite(sr, auth_jwt_suite());
+	srunner_add_suite(sr, password_suite());
+	srunner_add_suite(sr, router_suite());
+	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, buf_suite());
 	srunner_add_suite(sr, backoff_suite());
 	srunner_add_suite(sr, textdiff_suite());
 	srunner_add_suite(sr, xtext_suite());

@@ -8,6 +8,11 @@
 #include <check.h>
 
 Suite	*sqlstate_suite(void);		/* api/src/sqlstate.c */
+Suite	*auth_jwt_suite(void);		/* api/src/auth_jwt.c */
+Suite	*password_suite(void);		/* api/src/password.c */
+Suite	*router_suite(void);		/* api/src/router.c */
+Suite	*config_suite(void);		/* api/src/config.c */
+Suite	*buf_suite(void);		/* api/src/buf.c, arena.c */
 Suite	*backoff_suite(void);		/* bgworker/src/backoff.c */
 Suite	*textdiff_suite(void);		/* extension/src/textdiff.c */
 Suite	*xtext_suite(void);		/* extension/src/xtext.c */

@@ -1,0 +1,29 @@
+/*
+ * handlers.h — every request handler, one line each, grouped by the file
+ * that defines it (handlers/<resource>.c).  The route table (routes.c) is
+ * the only caller.
+ */
+#ifndef CAAS_HANDLERS_H
+#define CAAS_HANDLERS_H
+
+#include "api.h"
+
+/* handlers/auth.c: the caller's identity (request.c calls it for
+ * API_AUTH_USER routes) and the auth endpoints. */
+int	auth_request(struct api_request *, struct api_response *);
+int	handle_auth_register(struct api_request *, struct api_response *);
+int	handle_auth_login(struct api_request *, struct api_response *);
+int	handle_auth_refresh(struct api_request *, struct api_response *);
+int	handle_auth_logout(struct api_request *, struct api_response *);
+int	handle_auth_password(struct api_request *, struct api_response *);
+
+/* handlers/sql.c: a route whose row names its SQL API call. */
+int	handle_sql(struct api_request *, struct api_response *);
+
+/* handlers/health.c, handlers/schema.c, metrics.c */
+int	handle_health(struct api_request *, struct api_response *);
+int	handle_openapi(struct api_request *, struct api_response *);
+int	handle_swagger_ui(struct api_request *, struct api_response *);
+int	handle_metrics(struct api_request *, struct api_response *);
+
+#endif /* CAAS_HANDLERS_H */

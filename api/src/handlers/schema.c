@@ -1,0 +1,186 @@
+/*
+ * handlers/schema.c — GET /api/schema/: the OpenAPI 3.1 document, built at
+ * run time from api_routes so every route is in it by construction.
+ *
+ * Per route: its pattern's {params} become path parameters (typed by
+ * router_param_kind, so the document says what the router accepts); one
+ * operation per method with summary and tag; bearerAuth (JWT) security for
+ * API_AUTH_USER routes; a JSON request body when body_max > 0; the success
+ * response and the standard error responses, all pointing at the Error
+ * schema {code,message,details,hint}.  The document is built with jansson
+ * on each request (a few kB; this endpoint is not hot).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "handlers.h"
+#include "router.h"
+
+static json_t *
+error_schema(void)
+{
+	return (json_pack("{s:s, s:[s,s], s:{s:{s:s}, s:{s:s}, s:{s:[s,s]}, s:{s:[s,s]}}}",
+	    "type", "object", "required", "code", "message", "properties",
+	    "code", "type", "string", "message", "type", "string",
+	    "details", "type", "string", "null", "hint", "type", "string", "null"));
+}
+
+static json_t *
+error_response(const char *description)
+{
+	return (json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", description,
+	    "content", "application/json", "schema", "$ref",
+	    "#/components/schemas/Error"));
+}
+
+static json_t *
+param_schema(const char *name, size_t len)
+{
+	switch (router_param_kind(name, len)) {
+	case ROUTER_PARAM_INT:
+		return (json_pack("{s:s, s:i}", "type", "integer", "minimum", 0));
+	case ROUTER_PARAM_TOKEN:
+		return (json_pack("{s:s, s:s}", "type", "string", "pattern", "^[A-Za-z0-9_.-]{1,256}$"));
+	case ROUTER_PARAM_SLUG:
+		return (json_pack("{s:s, s:s}", "type", "string", "pattern", "^[a-z0-9_-]{1,32}$"));
+	case ROUTER_PARAM_UUID:
+	default:
+		return (json_pack("{s:s, s:s}", "type", "string", "format", "uuid"));
+	}
+}
+
+/* path_params lists the {name} segments of pattern as parameter objects. */
+static json_t *
+path_params(const char *pattern)
+{
+	json_t		*list = json_array();
+	const char	*p = pattern, *close;
+
+	while ((p = strchr(p, '{')) != NULL && (close = strchr(p, '}')) != NULL) {
+		json_array_append_new(list, json_pack("{s:s%, s:s, s:b, s:o}",
+		    "name", p + 1, (size_t)(close - p - 1), "in", "path",
+		    "required", 1, "schema", param_schema(p + 1, (size_t)(close - p - 1))));
+		p = close + 1;
+	}
+	return (list);
+}
+
+/* operation_id makes "get_api_v1_health" from a method and pattern. */
+static json_t *
+operation_id(const char *method, const char *pattern)
+{
+	char	 id[256];
+	size_t	 o = 0, i;
+
+	for (i = 0; method[i] != '\0' && o < sizeof(id) - 1; i++)
+		id[o++] = (char)tolower((unsigned char)method[i]);
+	for (i = 0; pattern[i] != '\0' && o < sizeof(id) - 1; i++) {
+		if (isalnum((unsigned char)pattern[i]))
+			id[o++] = pattern[i];
+		else if (o > 0 && id[o - 1] != '_' && pattern[i] != '}')
+			id[o++] = '_';
+	}
+	while (o > 0 && id[o - 1] == '_')
+		o--;
+	return (json_stringn(id, o));
+}
+
+static json_t *
+operation(const struct api_route *r)
+{
+	json_t	*op, *responses;
+
+	responses = json_pack("{s:{s:s, s:{s:{s:{}}}}}", "200",
+	    "description", "Success", "content", "application/json", "schema");
+	json_object_set_new(responses, "400", error_response("Bad request"));
+	if (r->auth == API_AUTH_USER)
+		json_object_set_new(responses, "401", error_response("Missing or invalid access token"));
+	json_object_set_new(responses, "403", error_response("Forbidden"));
+	json_object_set_new(responses, "404", error_response("Not found"));
+	if (r->body_max > 0) {
+		json_object_set_new(responses, "413", error_response("Request body too large"));
+		json_object_set_new(responses, "415", error_response("Request body is not JSON"));
+	}
+	json_object_set_new(responses, "422", error_response("Invalid input"));
+	json_object_set_new(responses, "500", error_response("Internal error"));
+	json_object_set_new(responses, "503", error_response("Database unavailable"));
+	op = json_pack("{s:s, s:o, s:[s], s:o}",
+	    "summary", r->summary != NULL ? r->summary : "",
+	    "operationId", operation_id(r->method, r->pattern),
+	    "tags", r->tag != NULL ? r->tag : "default",
+	    "responses", responses);
+	if (r->auth == API_AUTH_USER)
+		json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearerAuth"));
+	if (r->body_max > 0)
+		json_object_set_new(op, "requestBody", json_pack(
+		    "{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
+		    "application/json", "schema", "type", "object"));
+	return (op);
+}
+
+/* openapi_paths groups the routes by pattern, one operation per method. */
+static json_t *
+openapi_paths(const struct api_route *table)
+{
+	json_t			*paths = json_object(), *item;
+	const struct api_route	*r;
+	char			 method[16];
+	size_t			 i;
+
+	for (r = table; r->method != NULL; r++) {
+		if ((item = json_object_get(paths, r->pattern)) == NULL) {
+			item = json_object();
+			json_object_set_new(item, "parameters", path_params(r->pattern));
+			json_object_set_new(paths, r->pattern, item);
+		}
+		for (i = 0; r->method[i] != '\0' && i < sizeof(method) - 1; i++)
+			method[i] = (char)tolower((unsigned char)r->method[i]);
+		method[i] = '\0';
+		json_object_set_new(item, method, operation(r));
+	}
+	return (paths);
+}
+
+/*
+ * openapi_document returns a new JSON string (caller frees) for table, or
+ * NULL when out of memory.
+ */
+static char *
+openapi_document(const struct api_route *table)
+{
+	json_t	*doc;
+	char	*s;
+
+	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:o}, s:{s:{s:s, s:s, s:s}}}}",
+	    "openapi", "3.1.0",
+	    "info", "title", "caas API", "version", "0.1.0",
+	    "description", "Content as a service: organisations, content, versions and scheduled posts.",
+	    "paths", openapi_paths(table),
+	    "components", "schemas", "Error", error_schema(),
+	    "securitySchemes", "bearerAuth", "type", "http", "scheme", "bearer",
+	    "bearerFormat", "JWT");
+	if (doc == NULL)
+		return (NULL);
+	s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return (s);
+}
+
+int
+handle_openapi(struct api_request *req, struct api_response *resp)
+{
+	char	*doc;
+	int	 rc;
+
+	(void)req;
+	if ((doc = openapi_document(api_routes)) == NULL)
+		return (respond_error(resp, 500, "internal_error",
+		    "Could not build the API description.", NULL, NULL));
+	rc = respond_json(resp, 200, doc, strlen(doc));
+	free(doc);
+	return (rc);
+}

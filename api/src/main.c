@@ -1,0 +1,262 @@
+/*
+ * main.c — caas-api: arguments, configuration, the libmicrohttpd daemon,
+ * privileges and signals.
+ *
+ * Start-up: load the config (file, environment, secret files), configure
+ * db.c, start the daemon (internal polling thread pool; epoll when the
+ * library has it, poll otherwise), drop root privileges after the socket is
+ * bound, print "caas-api listening on http://addr:port".
+ *
+ * Shutdown: SIGINT/SIGTERM are blocked in every thread and taken by
+ * sigwait() here, so no handler runs in a worker.  The daemon stops
+ * accepting (MHD_quiesce_daemon), requests in flight get up to
+ * shutdown_timeout_sec to finish, then MHD_stop_daemon closes everything
+ * and the process exits 0.  SIGPIPE is ignored (a peer closing mid-write
+ * is an error return, not a signal).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "metrics.h"
+#include "request.h"
+
+#define DEFAULT_CONF	"conf/api.conf"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: caas-api [-c conf] [--check-config]\n");
+	exit(2);
+}
+
+/* mhd_log sends libmicrohttpd's own messages to stderr, one line each. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	 line[512];
+	size_t	 n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strcspn(line, "\n");
+	fprintf(stderr, "caas-api: mhd: %.*s\n", (int)n, line);
+}
+
+/* parse_address fills ss from listen_address and port.  Returns 0 or -1. */
+static int
+parse_address(struct sockaddr_storage *ss, bool *v6)
+{
+	struct sockaddr_in	*in4 = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6	*in6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	*v6 = false;
+	if (inet_pton(AF_INET, api_config.listen_address, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)api_config.port);
+		return (0);
+	}
+	if (inet_pton(AF_INET6, api_config.listen_address, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)api_config.port);
+		*v6 = true;
+		return (0);
+	}
+	return (-1);
+}
+
+static struct MHD_Daemon *
+daemon_start(void)
+{
+	struct sockaddr_storage	 ss;
+	unsigned int		 flags;
+	bool			 v6;
+
+	if (parse_address(&ss, &v6) == -1) {
+		fprintf(stderr, "caas-api: listen_address \"%s\" is not an IPv4 or IPv6 address\n",
+		    api_config.listen_address);
+		return (NULL);
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
+	    MHD_USE_EPOLL : MHD_USE_POLL;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	return (MHD_start_daemon(flags, (uint16_t)api_config.port, NULL, NULL,
+	    request_access, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,	/* first: catches option errors */
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)api_config.threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)api_config.connection_timeout_sec,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)api_config.connection_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)api_config.per_ip_connection_limit,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)api_config.connection_memory_limit_bytes,
+	    MHD_OPTION_URI_LOG_CALLBACK, request_uri_begin, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+	    MHD_OPTION_END));
+}
+
+/*
+ * drop_privileges switches to api_config.user when running as root.
+ * Returns 0 (also when not root) or -1 after logging why.
+ */
+static int
+drop_privileges(void)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return (0);
+	if ((pw = getpwnam(api_config.user)) == NULL) {
+		fprintf(stderr, "caas-api: user \"%s\" does not exist\n", api_config.user);
+		return (-1);
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		fprintf(stderr, "caas-api: cannot become %s: %s\n", api_config.user, strerror(errno));
+		return (-1);
+	}
+	if (setuid(0) == 0) {
+		fprintf(stderr, "caas-api: privileges could be regained after dropping them\n");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * configure_auth hands the JWT key and login limits to handlers/auth.c.
+ * The structs are static: auth.c borrows them for the process lifetime.
+ */
+static void
+configure_auth(void)
+{
+	static struct jwt_key		 key;
+	static struct auth_config	 acfg;
+
+	snprintf(key.kid, sizeof(key.kid), "%s", api_config.jwt_key_id);
+	key.secret_len = strlen(api_config.jwt_secret);	/* 32..64: config.c */
+	memcpy(key.secret, api_config.jwt_secret, key.secret_len);
+	acfg.jwt.keys = &key;
+	acfg.jwt.nkeys = 1;
+	acfg.jwt.signing_key = 0;
+	acfg.jwt.issuer = api_config.jwt_issuer;
+	acfg.jwt.audience = api_config.jwt_audience;
+	acfg.jwt.leeway_sec = api_config.jwt_leeway_sec;
+	acfg.jwt.access_ttl_sec = api_config.access_ttl_sec;
+	acfg.refresh_ttl_sec = api_config.refresh_ttl_sec;
+	acfg.login_per_ip = api_config.login_per_ip;
+	acfg.login_per_email = api_config.login_per_email;
+	acfg.login_window_sec = api_config.login_window_sec;
+	acfg.hash_concurrency = api_config.hash_concurrency;
+	auth_configure(&acfg);
+}
+
+/* wait_in_flight gives running requests up to timeout_sec to finish. */
+static void
+wait_in_flight(int timeout_sec)
+{
+	struct timespec	 tick = { 0, 50 * 1000 * 1000 };
+	long		 i, n = (long)timeout_sec * 20;
+
+	for (i = 0; i < n && metrics_in_flight() > 0; i++)
+		nanosleep(&tick, NULL);
+	if (metrics_in_flight() > 0)
+		fprintf(stderr, "caas-api: %ld requests still running after %d s; stopping anyway\n",
+		    metrics_in_flight(), timeout_sec);
+}
+
+/* serve runs the daemon until SIGINT or SIGTERM.  Returns an exit status. */
+static int
+serve(const sigset_t *stop)
+{
+	struct MHD_Daemon	*d;
+	MHD_socket		 lsock;
+	int			 sig;
+
+	if ((d = daemon_start()) == NULL) {
+		fprintf(stderr, "caas-api: cannot listen on %s:%d\n",
+		    api_config.listen_address, api_config.port);
+		return (EXIT_FAILURE);
+	}
+	if (drop_privileges() == -1) {
+		MHD_stop_daemon(d);
+		return (EXIT_FAILURE);
+	}
+	fprintf(stderr, "caas-api listening on http://%s:%d\n",
+	    api_config.listen_address, api_config.port);
+	while (sigwait(stop, &sig) != 0)
+		;
+	fprintf(stderr, "caas-api: signal %d, shutting down\n", sig);
+	lsock = MHD_quiesce_daemon(d);
+	wait_in_flight(api_config.shutdown_timeout_sec);
+	MHD_stop_daemon(d);
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
+	return (EXIT_SUCCESS);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char		*conf = DEFAULT_CONF;
+	bool			 check_only = false;
+	char			 err[1024];
+	static struct db_config	 dbcfg;
+	sigset_t		 stop;
+	int			 i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "--check-config") == 0)
+			check_only = true;
+		else
+			usage();
+	}
+	if (config_init(&api_config) == -1 ||
+	    config_load(&api_config, conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "caas-api: %s\n", err);
+		return (EXIT_FAILURE);
+	}
+	if (check_only) {
+		fprintf(stderr, "caas-api: %s: configuration ok\n", conf);
+		config_cleanup(&api_config);
+		return (EXIT_SUCCESS);
+	}
+	/* libpq reads PGPASSWORD for keyword and URI connection strings alike. */
+	if (api_config.database_password[0] != '\0')
+		setenv("PGPASSWORD", api_config.database_password, 1);
+	dbcfg.conninfo = api_config.database_url;
+	dbcfg.statement_timeout_ms = api_config.statement_timeout_ms;
+	db_configure(&dbcfg);
+	configure_auth();
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0 ||
+	    metrics_init(api_routes) == -1 || request_init() == -1) {
+		fprintf(stderr, "caas-api: start-up failed\n");
+		return (EXIT_FAILURE);
+	}
+	rc = serve(&stop);
+	metrics_cleanup();
+	config_cleanup(&api_config);
+	return (rc);
+}
