@@ -25,6 +25,7 @@ api_stop() {
 trap 'api_stop; rm -rf "$E2E_TMP"' EXIT
 
 # api_start [ENV=VALUE...] — start the server; sets API (base URL).
+# API_WRAPPER, when set, prefixes the command (valgrind ...).
 api_start() {
 	local port i
 	port=$(pg_pick_port) || exit 1
@@ -33,10 +34,10 @@ api_start() {
 		CAAS_API_LISTEN_ADDRESS=127.0.0.1 \
 		CAAS_API_DATABASE_URL="host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=caas_authenticator" \
 		CAAS_API_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
-		"$@" "$E2E_REPO/api/build/caas-api" -c "$E2E_REPO/conf/api.conf" \
+		"$@" ${API_WRAPPER:-} "$E2E_REPO/api/build/caas-api" -c "$E2E_REPO/conf/api.conf" \
 		>"$E2E_TMP/api.log" 2>&1 &
 	API_PID=$!
-	for i in $(seq 1 100); do
+	for i in $(seq 1 600); do
 		curl -fsS -o /dev/null "$API/api/v1/health/" 2>/dev/null && return 0
 		kill -0 "$API_PID" 2>/dev/null || break
 		sleep 0.1
