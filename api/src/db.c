@@ -132,9 +132,19 @@ begin_as(struct api_request *req, struct api_response *resp, bool as_user)
 		return (NULL);
 	}
 	if (exec_ok(c, "BEGIN") != 0) {
+		/*
+		 * A connection the server dropped (a restart) still looks fine
+		 * until used.  Nothing of this request has been sent: reconnect
+		 * once and try again.
+		 */
+		bool	stale = PQstatus(c) != CONNECTION_OK;
+
 		db_thread_cleanup();
-		reply_unavailable(resp);
-		return (NULL);
+		if (!stale || (c = conn_get()) == NULL || exec_ok(c, "BEGIN") != 0) {
+			db_thread_cleanup();
+			reply_unavailable(resp);
+			return (NULL);
+		}
 	}
 	if (as_user && req->authenticated)
 		snprintf(claims, sizeof(claims), "{\"sub\":\"%s\"}", req->claims.sub);
@@ -236,6 +246,15 @@ db_ping(void)
 	r = PQexec(c, "SELECT 1");
 	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	PQclear(r);
+	if (!ok && PQstatus(c) != CONNECTION_OK) {
+		/* A connection dropped by a restart: reconnect once, as begin_as. */
+		db_thread_cleanup();
+		if ((c = conn_get()) != NULL) {
+			r = PQexec(c, "SELECT 1");
+			ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+			PQclear(r);
+		}
+	}
 	if (!ok)
 		db_thread_cleanup();
 	return (ok);

@@ -69,3 +69,20 @@ ok() {
 
 # jq_body FILTER — apply jq to the last body.
 jq_body() { printf '%s' "$BODY" | jq -r "$1" 2>/dev/null; }
+
+# ---- helpers appended for roles.t, posts.t, resilience.t
+
+# sql_su SQL — run SQL as the superuser (PGHOST etc.), print bare rows.
+sql_su() { psql -X -q -t -A -v ON_ERROR_STOP=1 -c "$1"; }
+
+# user_token EMAIL [PASSWORD] — register EMAIL (if new) and log in; prints
+# the access token, nothing when login failed.
+user_token() {
+	local pw=${2:-correct horse battery staple}
+	req POST /api/v1/auth/register/ "$(jq -cn --arg e "$1" --arg p "$pw" '{email:$e,password:$p,first_name:"T",last_name:"U"}')"
+	req POST /api/v1/auth/login/ "$(jq -cn --arg e "$1" --arg p "$pw" '{email:$e,password:$p}')"
+	[ "$STATUS" = 200 ] && jq_body .access
+}
+
+# header_of NAME FILE — the value of header NAME in a curl -D dump.
+header_of() { tr -d '\r' <"$2" | awk -F': ' -v h="$(printf '%s' "$1" | tr 'A-Z' 'a-z')" 'tolower($1)==h {print $2}'; }
