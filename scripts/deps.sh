@@ -14,6 +14,7 @@ PACKAGES=(
 	jq curl
 	docker-compose
 	unicode-data publicsuffix libyaml-libyaml-perl
+	wrk
 )
 
 missing=()
@@ -50,4 +51,16 @@ if [ ! -f "$SWAGGER_DIR/node_modules/swagger-ui-dist/swagger-ui-bundle.js" ] ||
 	echo "deps: installing swagger-ui-dist@$SWAGGER_VERSION"
 	mkdir -p "$SWAGGER_DIR"
 	npm install --silent --no-audit --no-fund --prefix "$SWAGGER_DIR" "swagger-ui-dist@$SWAGGER_VERSION" >/dev/null
+fi
+
+# The OpenAPI 3.1 validator tests/e2e/openapi.t runs with node: the npm
+# package @seriousme/openapi-schema-validator, pinned, installed once under
+# tests/tools/ (git-ignored).
+OAV_VERSION=2.11.0
+OAV_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
+if [ ! -f "$OAV_DIR/node_modules/@seriousme/openapi-schema-validator/package.json" ] ||
+	! grep -q "\"version\": \"$OAV_VERSION\"" "$OAV_DIR/node_modules/@seriousme/openapi-schema-validator/package.json"; then
+	echo "deps: installing @seriousme/openapi-schema-validator@$OAV_VERSION"
+	mkdir -p "$OAV_DIR"
+	npm install --silent --no-audit --no-fund --prefix "$OAV_DIR" "@seriousme/openapi-schema-validator@$OAV_VERSION" >/dev/null
 fi

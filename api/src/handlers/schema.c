@@ -12,6 +12,8 @@
  */
 #include <ctype.h>
 #include <stdlib.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -89,13 +91,62 @@ operation_id(const char *method, const char *pattern)
 	return (json_stringn(id, o));
 }
 
+/* The query parameters a handle_sql row reads ("q:<name>" in its args). */
+static json_t *
+query_params(const struct api_route *r)
+{
+	json_t		*list = json_array();
+	const char	*p, *end;
+	char		 name[64];
+	size_t		 len;
+	bool		 integer;
+
+	for (p = r->args; p != NULL && (p = strstr(p, "q:")) != NULL; p = end) {
+		p += 2;
+		end = p + strcspn(p, " ");
+		len = (size_t)(end - p);
+		if (len == 0 || len >= sizeof(name))
+			continue;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		integer = strcmp(name, "limit") == 0 ||
+		    (strcmp(name, "from") == 0 && strstr(r->pattern, "/diff/") != NULL) ||
+		    (strcmp(name, "to") == 0 && strstr(r->pattern, "/diff/") != NULL);
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:{s:s}}",
+		    "name", name, "in", "query", "required", 0,
+		    "schema", "type", integer ? "integer" : "string"));
+	}
+	return (list);
+}
+
+/* The success response: the row's status, and what the route answers. */
+static json_t *
+success_response(const struct api_route *r, char status[4])
+{
+	int	code = r->ok_status != 0 ? r->ok_status : 200;
+
+	snprintf(status, 4, "%d", code);
+	if (code == 204)
+		return (json_pack("{s:s}", "description", "Done; no body"));
+	if (strcmp(r->pattern, "/metrics") == 0)
+		return (json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "Prometheus text format",
+		    "content", "text/plain", "schema", "type", "string"));
+	if (strncmp(r->pattern, "/api/schema/swagger-ui/", 23) == 0)
+		return (json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "Swagger UI page or file",
+		    "content", "text/html", "schema", "type", "string"));
+	return (json_pack("{s:s, s:{s:{s:{}}}}", "description", "Success",
+	    "content", "application/json", "schema"));
+}
+
 static json_t *
 operation(const struct api_route *r)
 {
-	json_t	*op, *responses;
+	json_t	*op, *responses, *query, *ok;
+	char	 status[4];
 
-	responses = json_pack("{s:{s:s, s:{s:{s:{}}}}}", "200",
-	    "description", "Success", "content", "application/json", "schema");
+	ok = success_response(r, status);	/* fills status */
+	responses = json_object();
+	json_object_set_new(responses, status, ok);
 	json_object_set_new(responses, "400", error_response("Bad request"));
 	if (r->auth == API_AUTH_USER)
 		json_object_set_new(responses, "401", error_response("Missing or invalid access token"));
@@ -115,6 +166,11 @@ operation(const struct api_route *r)
 	    "responses", responses);
 	if (r->auth == API_AUTH_USER)
 		json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearerAuth"));
+	query = query_params(r);
+	if (json_array_size(query) > 0)
+		json_object_set_new(op, "parameters", query);
+	else
+		json_decref(query);
 	if (r->body_max > 0)
 		json_object_set_new(op, "requestBody", json_pack(
 		    "{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
