@@ -32,6 +32,9 @@ struct api_config {
 	char	*jwt_issuer;
 	char	*jwt_audience;
 	char	*jwt_key_id;			/* "kid" of the signing key */
+	char	*jwt_previous_secret;		/* secret: key being retired, verify only */
+	char	*jwt_previous_secret_file;
+	char	*jwt_previous_key_id;
 	int	 jwt_leeway_sec;
 	int	 login_per_ip;			/* login attempts per window */
 	int	 login_per_email;

@@ -141,20 +141,35 @@ drop_privileges(void)
 }
 
 /*
- * configure_auth hands the JWT key and login limits to handlers/auth.c.
+ * configure_auth hands the JWT keys and login limits to handlers/auth.c.
  * The structs are static: auth.c borrows them for the process lifetime.
+ * Key rotation: tokens are signed with jwt_secret (kid jwt_key_id); while
+ * jwt_previous_secret is set, tokens signed with it (kid
+ * jwt_previous_key_id) still verify, until they expire.  Returns 0 or -1.
  */
-static void
+static int
 configure_auth(void)
 {
-	static struct jwt_key		 key;
+	static struct jwt_key		 keys[2];
 	static struct auth_config	 acfg;
+	size_t				 n = 1;
 
-	snprintf(key.kid, sizeof(key.kid), "%s", api_config.jwt_key_id);
-	key.secret_len = strlen(api_config.jwt_secret);	/* 32..64: config.c */
-	memcpy(key.secret, api_config.jwt_secret, key.secret_len);
-	acfg.jwt.keys = &key;
-	acfg.jwt.nkeys = 1;
+	snprintf(keys[0].kid, sizeof(keys[0].kid), "%s", api_config.jwt_key_id);
+	keys[0].secret_len = strlen(api_config.jwt_secret);	/* 32..64: config.c */
+	memcpy(keys[0].secret, api_config.jwt_secret, keys[0].secret_len);
+	if (api_config.jwt_previous_secret != NULL && api_config.jwt_previous_secret[0] != '\0') {
+		if (api_config.jwt_previous_key_id == NULL || api_config.jwt_previous_key_id[0] == '\0' ||
+		    strcmp(api_config.jwt_previous_key_id, api_config.jwt_key_id) == 0) {
+			fprintf(stderr, "caas-api: jwt_previous_secret needs its own jwt_previous_key_id\n");
+			return (-1);
+		}
+		snprintf(keys[1].kid, sizeof(keys[1].kid), "%s", api_config.jwt_previous_key_id);
+		keys[1].secret_len = strlen(api_config.jwt_previous_secret);
+		memcpy(keys[1].secret, api_config.jwt_previous_secret, keys[1].secret_len);
+		n = 2;
+	}
+	acfg.jwt.keys = keys;
+	acfg.jwt.nkeys = n;
 	acfg.jwt.signing_key = 0;
 	acfg.jwt.issuer = api_config.jwt_issuer;
 	acfg.jwt.audience = api_config.jwt_audience;
@@ -166,6 +181,7 @@ configure_auth(void)
 	acfg.login_window_sec = api_config.login_window_sec;
 	acfg.hash_concurrency = api_config.hash_concurrency;
 	auth_configure(&acfg);
+	return (0);
 }
 
 /* wait_in_flight gives running requests up to timeout_sec to finish. */
@@ -254,7 +270,10 @@ main(int argc, char **argv)
 	dbcfg.conninfo = api_config.database_url;
 	dbcfg.statement_timeout_ms = api_config.statement_timeout_ms;
 	db_configure(&dbcfg);
-	configure_auth();
+	if (configure_auth() == -1) {
+		config_cleanup(&api_config);
+		return (EXIT_FAILURE);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
