@@ -5,10 +5,11 @@
  *   - the connection is thread-local and only this file touches it; it is
  *     opened on first use and dropped after any connection-level failure,
  *     so the next request reconnects (a database restart heals by itself);
- *   - a call is BEGIN; set role and claims (set_config(..., true), so they
- *     end with the transaction: nothing leaks to the next request); the
- *     statement; COMMIT — or ROLLBACK on any error, so nothing is
- *     half-written;
+ *   - a call is one round trip in pipeline mode: the caller's role and
+ *     claims (set_config(..., true)), the statement, Sync — one implicit
+ *     transaction, so the settings end with it (nothing leaks to the next
+ *     request) and any error rolls everything back (nothing half-written);
+ *   - statements are prepared once per connection (stmt_name);
  *   - statement texts are constant (from the route table or this file) and
  *     every value travels as a parameter: no SQL is built from input.
  * Errors: the client gets the SQLSTATE, message, detail and hint the
@@ -25,8 +26,14 @@
 #include "metrics.h"
 #include "sqlstate.h"
 
+#define DB_STMT_MAX	256
+
 static const struct db_config	*db_cfg;
 static __thread PGconn		*db_conn;
+/* Statements prepared on db_conn (see stmt_name); reset with it. */
+static __thread const char	*stmt_sql[DB_STMT_MAX];
+static __thread int		 stmt_count;
+static __thread PGconn		*stmt_conn;
 
 void
 db_configure(const struct db_config *cfg)
@@ -41,6 +48,8 @@ db_thread_cleanup(void)
 		PQfinish(db_conn);
 		db_conn = NULL;
 	}
+	stmt_conn = NULL;	/* a new connection may reuse the address */
+	stmt_count = 0;
 }
 
 /* Returns this thread's live connection, or NULL (logged). */
@@ -49,7 +58,15 @@ conn_get(void)
 {
 	char	timeout[64];
 
-	if (db_conn != NULL && PQstatus(db_conn) == CONNECTION_OK)
+	/*
+	 * A server restart leaves an idle connection looking fine until it is
+	 * read: the backend's farewell (or EOF) is already waiting on the
+	 * socket.  Reading it now, before anything is sent, tells a dead
+	 * connection from a live one without risking a statement twice.
+	 */
+	if (db_conn != NULL && PQstatus(db_conn) == CONNECTION_OK &&
+	    PQconsumeInput(db_conn) == 1 && PQconsumeInput(db_conn) == 1 &&
+	    PQstatus(db_conn) == CONNECTION_OK)	/* twice: the message, then EOF */
 		return (db_conn);
 	db_thread_cleanup();
 	if (db_cfg == NULL)
@@ -65,16 +82,6 @@ conn_get(void)
 	    db_cfg->statement_timeout_ms);
 	PQclear(PQexec(db_conn, timeout));
 	return (db_conn);
-}
-
-static int
-exec_ok(PGconn *c, const char *sql)
-{
-	PGresult	*r = PQexec(c, sql);
-	int		 ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-
-	PQclear(r);
-	return (ok ? 0 : -1);
 }
 
 static int
@@ -111,91 +118,164 @@ reply_pg_error(struct api_request *req, struct api_response *resp,
 		    PQresultErrorField(r, PG_DIAG_MESSAGE_HINT));
 	}
 	PQclear(r);
-	exec_ok(c, "ROLLBACK");
 	return (-1);
 }
 
-/*
- * Starts the caller's transaction.  Returns the connection, or NULL with the
- * error response set.
- */
-static PGconn *
-begin_as(struct api_request *req, struct api_response *resp, bool as_user)
-{
-	PGconn		*c = conn_get();
-	PGresult	*r;
-	char		 claims[96];
-	const char	*params[2];
+/* ------------------------------------------------ prepared statements */
 
-	if (c == NULL) {
-		reply_unavailable(resp);
+/*
+ * Each thread prepares every statement it runs once per connection, named
+ * after its slot here.  Statements are identified by their text's address:
+ * they are string constants (route rows, this file), so the address is
+ * stable for the process lifetime.
+ */
+
+
+static const char db_set_caller[] =
+    "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)";
+
+/*
+ * Returns the name of sql prepared on c into name[16], preparing it first
+ * if needed.  Returns NULL with *err set to the failed result (caller clears)
+ * or NULL when out of slots (the caller then runs it unprepared).
+ */
+static const char *
+stmt_name(PGconn *c, const char *sql, int nparams, char name[16], PGresult **err)
+{
+	PGresult	*r;
+	int		 i;
+
+	*err = NULL;
+	if (stmt_conn != c) {		/* a new connection: nothing prepared */
+		stmt_conn = c;
+		stmt_count = 0;
+	}
+	for (i = 0; i < stmt_count; i++)
+		if (stmt_sql[i] == sql) {
+			snprintf(name, 16, "caas%d", i);
+			return (name);
+		}
+	if (stmt_count == DB_STMT_MAX)
+		return (NULL);
+	snprintf(name, 16, "caas%d", stmt_count);
+	r = PQprepare(c, name, sql, nparams, NULL);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*err = r;
 		return (NULL);
 	}
-	if (exec_ok(c, "BEGIN") != 0) {
-		/*
-		 * A connection the server dropped (a restart) still looks fine
-		 * until used.  Nothing of this request has been sent: reconnect
-		 * once and try again.
-		 */
-		bool	stale = PQstatus(c) != CONNECTION_OK;
+	PQclear(r);
+	stmt_sql[stmt_count++] = sql;
+	return (name);
+}
 
-		db_thread_cleanup();
-		if (!stale || (c = conn_get()) == NULL || exec_ok(c, "BEGIN") != 0) {
-			db_thread_cleanup();
-			reply_unavailable(resp);
-			return (NULL);
-		}
-	}
+/* ------------------------------------------------------------- calls */
+
+/*
+ * call runs sql as the request's caller in one round trip: pipeline mode,
+ * the caller's role and claims, the statement, Sync.  Everything before
+ * the Sync is one implicit transaction, so set_config(..., true) lasts for
+ * exactly this statement and an error rolls everything back.  Returns the
+ * statement's result (caller clears), or NULL with the error response set.
+ */
+static PGresult *
+call(struct api_request *req, struct api_response *resp, bool as_user,
+    const char *sql, int nparams, const char *const *params)
+{
+	PGconn		*c;
+	PGresult	*r, *cfg = NULL, *res = NULL, *err;
+	char		 claims[96], n_cfg[16], n_sql[16];
+	const char	*cfg_params[2], *name_cfg, *name_sql;
+	int		 attempt;
+
 	if (as_user && req->authenticated)
 		snprintf(claims, sizeof(claims), "{\"sub\":\"%s\"}", req->claims.sub);
 	else
 		claims[0] = '\0';
-	params[0] = as_user && req->authenticated ? "caas_user" : "caas_anon";
-	params[1] = claims;
-	r = PQexecParams(c,
-	    "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)",
-	    2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		reply_pg_error(req, resp, c, r);
+	cfg_params[0] = as_user && req->authenticated ? "caas_user" : "caas_anon";
+	cfg_params[1] = claims;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((c = conn_get()) == NULL) {
+			reply_unavailable(resp);
+			return (NULL);
+		}
+		name_cfg = stmt_name(c, db_set_caller, 2, n_cfg, &err);
+		if (name_cfg != NULL)
+			name_sql = stmt_name(c, sql, nparams, n_sql, &err);
+		if (err != NULL) {
+			/* A connection the server dropped (a restart) still looks
+			 * fine until used: nothing ran, reconnect once. */
+			if (PQstatus(c) != CONNECTION_OK && attempt == 0) {
+				PQclear(err);
+				db_thread_cleanup();
+				continue;
+			}
+			reply_pg_error(req, resp, c, err);
+			return (NULL);
+		}
+		if (name_cfg == NULL || name_sql == NULL) {
+			respond_error(resp, 500, "XX000", "internal error", NULL, NULL);
+			fprintf(stderr, "caas-api: request %s: prepared statement slots exhausted\n",
+			    req->request_id);
+			return (NULL);
+		}
+		if (PQenterPipelineMode(c) != 1 ||
+		    PQsendQueryPrepared(c, name_cfg, 2, cfg_params, NULL, NULL, 0) != 1 ||
+		    PQsendQueryPrepared(c, name_sql, nparams, params, NULL, NULL, 0) != 1 ||
+		    PQpipelineSync(c) != 1) {
+			db_thread_cleanup();
+			if (attempt == 0)
+				continue;
+			reply_unavailable(resp);
+			return (NULL);
+		}
+		break;
+	}
+	if (attempt == 2) {
+		reply_unavailable(resp);
+		return (NULL);
+	}
+
+	/* Results arrive in order: set_config, the statement, the Sync. */
+	cfg = PQgetResult(c);
+	while ((r = PQgetResult(c)) != NULL)
+		PQclear(r);
+	res = PQgetResult(c);
+	while (res != NULL && (r = PQgetResult(c)) != NULL)
+		PQclear(r);
+	r = PQgetResult(c);
+	if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
+		PQclear(r);
+		PQclear(cfg);
+		PQclear(res);
+		db_thread_cleanup();
+		reply_unavailable(resp);
 		return (NULL);
 	}
 	PQclear(r);
-	return (c);
-}
-
-/* Runs the statement; on success returns its result (caller clears). */
-static PGresult *
-run(struct api_request *req, struct api_response *resp, PGconn *c,
-    const char *sql, int nparams, const char *const *params)
-{
-	PGresult	*r, *commit;
-
-	r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		reply_pg_error(req, resp, c, r);
+	PQexitPipelineMode(c);
+	if (PQresultStatus(cfg) != PGRES_TUPLES_OK) {
+		PQclear(res);
+		reply_pg_error(req, resp, c, cfg);
 		return (NULL);
 	}
-	commit = PQexec(c, "COMMIT");
-	if (PQresultStatus(commit) != PGRES_COMMAND_OK) {
-		PQclear(r);
-		reply_pg_error(req, resp, c, commit);
+	PQclear(cfg);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		reply_pg_error(req, resp, c, res);
 		return (NULL);
 	}
-	PQclear(commit);
-	return (r);
+	return (res);
 }
 
 int
 db_call(struct api_request *req, struct api_response *resp, int ok_status,
     const char *sql, int nparams, const char *const *params)
 {
-	PGconn		*c;
 	PGresult	*r;
 	int		 rc = 0;
 
 	metrics_db_acquire();
-	if ((c = begin_as(req, resp, true)) == NULL ||
-	    (r = run(req, resp, c, sql, nparams, params)) == NULL) {
+	if ((r = call(req, resp, true, sql, nparams, params)) == NULL) {
 		metrics_db_release();
 		return (-1);
 	}
@@ -216,13 +296,11 @@ int
 db_query(struct api_request *req, struct api_response *resp, bool as_user,
     const char *sql, int nparams, const char *const *params, char **out)
 {
-	PGconn		*c;
 	PGresult	*r;
 
 	*out = NULL;
 	metrics_db_acquire();
-	if ((c = begin_as(req, resp, as_user)) == NULL ||
-	    (r = run(req, resp, c, sql, nparams, params)) == NULL) {
+	if ((r = call(req, resp, as_user, sql, nparams, params)) == NULL) {
 		metrics_db_release();
 		return (-1);
 	}

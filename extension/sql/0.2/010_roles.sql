@@ -42,6 +42,11 @@ COMMENT ON ROLE caas_analyst IS 'caas: read-only analytics, on the primary or a 
 COMMENT ON ROLE caas_dispatcher IS 'caas: the publishing dispatcher (claims due posts, records outcomes).';
 
 GRANT USAGE ON SCHEMA caas TO caas_anon, caas_user, caas_analyst, caas_dispatcher;
+-- The API prepares its statements once per connection, as itself, before it
+-- switches role per request: it must be able to look caas names up.  USAGE
+-- grants nothing else: executing a function is checked against the role of
+-- the request.
+GRANT USAGE ON SCHEMA caas TO caas_authenticator;
 
 
 -- Hot path: called by every policy and API function.  plpgsql, not SQL: a
