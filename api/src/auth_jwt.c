@@ -54,12 +54,8 @@ set_err(char *err, size_t errlen, const char *msg)
 
 /* ==================== base64url (RFC 4648 §5, no padding) ==================== */
 
-/*
- * b64url_encode appends the encoding of in[0..n) to out at *pos, keeping
- * out NUL-terminated.  Returns 0, or -1 when out is too small.
- */
-static int
-b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen,
+int
+jwt_b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen,
     size_t *pos)
 {
 	size_t		need = (n / 3) * 4 + (n % 3 ? n % 3 + 1 : 0);
@@ -216,7 +212,7 @@ append_json_b64(json_t *v, char *out, size_t outlen, size_t *pos)
 	json_decref(v);
 	if (s == NULL)
 		return (-1);
-	rc = b64url_encode((const unsigned char *)s, strlen(s), out, outlen, pos);
+	rc = jwt_b64url_encode((const unsigned char *)s, strlen(s), out, outlen, pos);
 	free(s);
 	return (rc);
 }
@@ -259,7 +255,7 @@ sign_into(const struct jwt_config *cfg, const struct jwt_key *key,
 	if (compute_mac(key, out, pos, mac) == -1)
 		return (-1);
 	out[pos++] = '.';
-	rc = b64url_encode(mac, MAC_LEN, out, outlen, &pos);
+	rc = jwt_b64url_encode(mac, MAC_LEN, out, outlen, &pos);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	return (rc);
 }

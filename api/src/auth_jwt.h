@@ -56,4 +56,12 @@ int	jwt_verify(const struct jwt_config *, const char *token, size_t len,
 /* jwt_uuid_is_canonical: len bytes are 8-4-4-4-12 lowercase hex digits. */
 bool	jwt_uuid_is_canonical(const char *s, size_t len);
 
+/*
+ * jwt_b64url_encode appends the base64url encoding (RFC 4648 §5, no
+ * padding) of in[0..n) to out at *pos, keeping out NUL-terminated, and
+ * advances *pos.  Returns 0, or -1 when out (outlen bytes) is too small.
+ */
+int	jwt_b64url_encode(const unsigned char *in, size_t n, char *out,
+	    size_t outlen, size_t *pos);
+
 #endif /* CAAS_AUTH_JWT_H */

@@ -6,7 +6,16 @@
 #ifndef CAAS_HANDLERS_H
 #define CAAS_HANDLERS_H
 
+#include <jansson.h>
+
 #include "api.h"
+
+/*
+ * handlers/body.c: parses the request body as a JSON object into *root
+ * (a new reference the caller decrefs).  Returns 0, or -1 with a 400 set:
+ * no body, malformed JSON, duplicate keys, or not an object.
+ */
+int	body_object_or_reply(struct api_request *, struct api_response *, json_t **root);
 
 /* handlers/auth.c: the caller's identity (request.c calls it for
  * API_AUTH_USER routes) and the auth endpoints. */

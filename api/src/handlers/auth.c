@@ -68,22 +68,6 @@ auth_request(struct api_request *req, struct api_response *resp)
 	return (0);
 }
 
-/* Parses the body as a JSON object into *root (caller decrefs). */
-static int
-body_or_reply(struct api_request *req, struct api_response *resp, json_t **root)
-{
-	json_error_t	err;
-
-	*root = req->body ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err) : NULL;
-	if (*root == NULL || !json_is_object(*root)) {
-		json_decref(*root);
-		*root = NULL;
-		return (respond_error(resp, 400, "22P02", "malformed JSON body",
-		    "expected a JSON object", NULL));
-	}
-	return (0);
-}
-
 /* A required string field, or -1 with 400 (wrong type) / 422 (missing) set. */
 static int
 field_or_reply(struct api_response *resp, json_t *root, const char *name, const char **out)
@@ -106,30 +90,6 @@ field_or_reply(struct api_response *resp, json_t *root, const char *name, const 
 	return (0);
 }
 
-/* base64url without padding of n bytes into out (>= 4n/3 + 1). */
-static void
-b64url(const unsigned char *in, size_t n, char *out)
-{
-	static const char	 a[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t			 i, o = 0;
-	uint32_t		 v;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		out[o++] = a[v >> 18 & 63]; out[o++] = a[v >> 12 & 63];
-		out[o++] = a[v >> 6 & 63]; out[o++] = a[v & 63];
-	}
-	if (n - i == 1) {
-		v = (uint32_t)in[i] << 16;
-		out[o++] = a[v >> 18 & 63]; out[o++] = a[v >> 12 & 63];
-	} else if (n - i == 2) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-		out[o++] = a[v >> 18 & 63]; out[o++] = a[v >> 12 & 63]; out[o++] = a[v >> 6 & 63];
-	}
-	out[o] = '\0';
-}
-
 /* "\x<sha256 hex>" of a token, as a bytea parameter, into out[68]. */
 static void
 token_hash_param(const char *token, char out[68])
@@ -149,12 +109,14 @@ static int
 refresh_new(char out[TOKEN_TEXT_MAX])
 {
 	unsigned char	raw[REFRESH_BYTES];
+	size_t		pos = 0;
+	int		rc;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return (-1);
-	b64url(raw, sizeof(raw), out);
+	rc = jwt_b64url_encode(raw, sizeof(raw), out, TOKEN_TEXT_MAX, &pos);
 	OPENSSL_cleanse(raw, sizeof(raw));
-	return (0);
+	return (rc);
 }
 
 /* Answers {"access","refresh","token_type","expires_in"} for user. */
@@ -207,7 +169,7 @@ handle_auth_register(struct api_request *req, struct api_response *resp)
 	json_t		*v;
 	int		 rc;
 
-	if (body_or_reply(req, resp, &root) == -1)
+	if (body_object_or_reply(req, resp, &root) == -1)
 		return (-1);
 	if (field_or_reply(resp, root, "email", &email) == -1 ||
 	    field_or_reply(resp, root, "password", &password) == -1) {
@@ -249,7 +211,7 @@ handle_auth_login(struct api_request *req, struct api_response *resp)
 	const char	*user = NULL, *phc = dummy;
 	int		 wait, ok, rc;
 
-	if (body_or_reply(req, resp, &root) == -1)
+	if (body_object_or_reply(req, resp, &root) == -1)
 		return (-1);
 	if (field_or_reply(resp, root, "email", &email) == -1 ||
 	    field_or_reply(resp, root, "password", &password) == -1) {
@@ -315,7 +277,7 @@ handle_auth_refresh(struct api_request *req, struct api_response *resp)
 	char		 old_hash[68], new_hash[68], refresh[TOKEN_TEXT_MAX], ttl[16], *row = NULL;
 	int		 rc;
 
-	if (body_or_reply(req, resp, &root) == -1)
+	if (body_object_or_reply(req, resp, &root) == -1)
 		return (-1);
 	if (field_or_reply(resp, root, "refresh", &old) == -1) {
 		json_decref(root);
@@ -354,7 +316,7 @@ handle_auth_logout(struct api_request *req, struct api_response *resp)
 	char		 hash[68];
 	int		 rc;
 
-	if (body_or_reply(req, resp, &root) == -1)
+	if (body_object_or_reply(req, resp, &root) == -1)
 		return (-1);
 	if (field_or_reply(resp, root, "refresh", &token) == -1) {
 		json_decref(root);
@@ -375,7 +337,7 @@ handle_auth_password(struct api_request *req, struct api_response *resp)
 	char		*phc = NULL, *email = NULL, newphc[256], why[160];
 	int		 rc;
 
-	if (body_or_reply(req, resp, &root) == -1)
+	if (body_object_or_reply(req, resp, &root) == -1)
 		return (-1);
 	if (field_or_reply(resp, root, "current_password", &current) == -1 ||
 	    field_or_reply(resp, root, "new_password", &next) == -1) {

@@ -21,26 +21,6 @@
 
 #define SQL_MAX_ARGS	10
 
-/* Parses the body into *root (caller decrefs); 0, or -1 with 400 set. */
-static int
-body_object_or_reply(struct api_request *req, struct api_response *resp, json_t **root)
-{
-	json_error_t	err;
-
-	*root = NULL;
-	if (req->body == NULL || req->body_len == 0)
-		return (respond_error(resp, 400, "22P02", "a JSON object body is required",
-		    NULL, NULL));
-	*root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &err);
-	if (*root == NULL || !json_is_object(*root)) {
-		json_decref(*root);
-		*root = NULL;
-		return (respond_error(resp, 400, "22P02", "malformed JSON body",
-		    err.text[0] ? err.text : "expected a JSON object", NULL));
-	}
-	return (0);
-}
-
 /*
  * The text a JSON value stands for as a SQL parameter (arena-owned): a
  * string as is, any other value as its JSON text.  *bad is set when a
