@@ -21,14 +21,14 @@
 #
 # Environment (defaults): BENCH_ORGS (10000), BENCH_PER_ORG (100),
 # BENCH_USERS (64, owners logged in), BENCH_CONNECTIONS (64), BENCH_TIME (20),
-# BENCH_WRK_THREADS (2), BENCH_LOAD_WIP (1), BENCH_WORKLOADS ("list create"),
+# BENCH_WRK_THREADS (2), BENCH_WORKLOADS ("list create"),
 # CAAS_API_THREADS (2, see bench/README.md), CAAS_API_ACCESS_LOG (yes; the
 # log goes to a file).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
-# shellcheck source=scripts/pglib.sh disable=SC1091
-source scripts/pglib.sh
+# shellcheck source=bench/lib.sh disable=SC1091
+source bench/lib.sh
 
 ORGS=${BENCH_ORGS:-10000}
 PER_ORG=${BENCH_PER_ORG:-100}
@@ -36,7 +36,6 @@ USERS=${BENCH_USERS:-64}
 CONNS=${BENCH_CONNECTIONS:-64}
 SECS=${BENCH_TIME:-20}
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
-LOAD_WIP=${BENCH_LOAD_WIP:-1}
 WORKLOADS=${BENCH_WORKLOADS:-list create}
 export CAAS_API_THREADS=${CAAS_API_THREADS:-2}
 DB=caas_bench
@@ -47,54 +46,18 @@ for t in wrk curl jq; do
 done
 [ -x api/build/caas-api ] || { echo "api_bench: api/build/caas-api is missing (make build)" >&2; exit 1; }
 
-BENCH_DIR=$(mktemp -d /tmp/caas-apibench.XXXXXX)
-chmod 755 "$BENCH_DIR"
 API_PID=
 cleanup() {
 	if [ -n "$API_PID" ] && kill -0 "$API_PID" 2>/dev/null; then
 		kill -TERM "$API_PID"
 		wait "$API_PID" 2>/dev/null
 	fi
-	pg_cluster_stop "$BENCH_DIR" immediate >/dev/null 2>&1
-	pg_cluster_paths "$BENCH_DIR"
-	rm -rf "$BENCH_DIR"
-	case "$PGSOCK_DIR" in "$BENCH_DIR"/*) ;; *) rm -rf "$PGSOCK_DIR" ;; esac
+	bench_cluster_down
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-PORT=$(pg_pick_port) || exit 1
-echo "== throwaway cluster in $BENCH_DIR on port $PORT"
-pg_cluster_init "$BENCH_DIR" && pg_cluster_configure "$BENCH_DIR" "$PORT" "$DB" || exit 1
-pg_as tee -a "$PGDATA_DIR/postgresql.auto.conf" >/dev/null <<CONF
-# bench/api_bench.sh
-shared_buffers = '1GB'
-max_wal_size = '8GB'
-checkpoint_timeout = '30min'
-log_min_duration_statement = -1
-max_connections = 200
-CONF
-if ! pg_cluster_start "$BENCH_DIR" || ! pg_database_setup "$BENCH_DIR" "$PORT" "$DB" >/dev/null; then
-	echo "could not set up the bench cluster" >&2
-	exit 1
-fi
-
-psql_b() { "$PG_BINDIR/psql" -X -q -h "$PGSOCK_DIR" -p "$PORT" -U postgres -d "$DB" "$@"; }
-q() { psql_b -tA -v ON_ERROR_STOP=1 -c "$1"; }
-
-if [ "$LOAD_WIP" = 1 ]; then
-	for f in extension/sql/wip/*.sql; do
-		[ -e "$f" ] || continue
-		if psql_b -1 -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -f "$f" >/dev/null 2>"$BENCH_DIR/wip.err"; then
-			echo "== loaded $f"
-		else
-			echo "== skipped $f (it does not load: $(grep -m1 ERROR "$BENCH_DIR/wip.err"))"
-		fi
-	done
-fi
-
-echo "== data: $ORGS organisations × $PER_ORG content items and posts (bench/data.sql)"
-psql_b -v ON_ERROR_STOP=1 -v orgs="$ORGS" -v per_org="$PER_ORG" -f bench/data.sql >/dev/null || exit 1
+bench_cluster_up apibench "max_connections = 200"
+bench_load_data
 
 # ------------------------------------------------------------- the server
 API_PORT=$(pg_pick_port) || exit 1

@@ -4,9 +4,7 @@
 # content items and scheduled posts.  Not part of `make test`.
 #
 # Creates a cluster in a fresh temporary directory on a free port
-# (scripts/pglib.sh, like tests/run.sh), installs caas and the plan
-# fixtures, loads the work-in-progress SQL (extension/sql/wip/*.sql, each file
-# in its own transaction; a file that fails is reported and skipped), loads
+# (bench/lib.sh), installs caas and the plan fixtures, loads
 # bench/data.sql, then runs each bench/pgbench/*.sql script and prints its
 # tps, the list_page/baseline ratio and the plans of the hot queries as the
 # real roles (EXPLAIN ANALYZE, BUFFERS; auto_explain shows the statements
@@ -17,73 +15,25 @@
 #
 # Environment (defaults): BENCH_ORGS (10000), BENCH_PER_ORG (100),
 # BENCH_CLIENTS (8), BENCH_JOBS (2), BENCH_TIME (20 s per script),
-# BENCH_LOAD_WIP (1), BENCH_SCRIPTS ("baseline baseline_api list_page claim_batch create_content").
+# BENCH_SCRIPTS ("baseline baseline_api list_page claim_batch create_content").
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
-# shellcheck source=scripts/pglib.sh disable=SC1091
-source scripts/pglib.sh
+# shellcheck source=bench/lib.sh disable=SC1091
+source bench/lib.sh
 
 ORGS=${BENCH_ORGS:-10000}
 PER_ORG=${BENCH_PER_ORG:-100}
 CLIENTS=${BENCH_CLIENTS:-8}
 JOBS=${BENCH_JOBS:-2}
 SECS=${BENCH_TIME:-20}
-LOAD_WIP=${BENCH_LOAD_WIP:-1}
 SCRIPTS=${BENCH_SCRIPTS:-baseline baseline_api list_page claim_batch create_content}
 DB=caas_bench
 
-BENCH_DIR=$(mktemp -d /tmp/caas-bench.XXXXXX)
-chmod 755 "$BENCH_DIR"
-cleanup() {
-	pg_cluster_stop "$BENCH_DIR" immediate >/dev/null 2>&1
-	pg_cluster_paths "$BENCH_DIR"
-	rm -rf "$BENCH_DIR"
-	case "$PGSOCK_DIR" in "$BENCH_DIR"/*) ;; *) rm -rf "$PGSOCK_DIR" ;; esac
-}
-trap cleanup EXIT
+trap bench_cluster_down EXIT
 trap 'exit 130' INT TERM
-
-PORT=$(pg_pick_port) || exit 1
-echo "== throwaway cluster in $BENCH_DIR on port $PORT"
-pg_cluster_init "$BENCH_DIR" && pg_cluster_configure "$BENCH_DIR" "$PORT" "$DB" || exit 1
-# Room for the data set in memory, and no checkpoint storm during the load.
-pg_as tee -a "$PGDATA_DIR/postgresql.auto.conf" >/dev/null <<CONF
-# bench/run.sh
-shared_buffers = '1GB'
-max_wal_size = '8GB'
-checkpoint_timeout = '30min'
-log_min_duration_statement = -1
-CONF
-if ! pg_cluster_start "$BENCH_DIR" || ! pg_database_setup "$BENCH_DIR" "$PORT" "$DB" >/dev/null; then
-	echo "could not set up the bench cluster" >&2
-	exit 1
-fi
-
-psql_b() { "$PG_BINDIR/psql" -X -q -h "$PGSOCK_DIR" -p "$PORT" -U postgres -d "$DB" "$@"; }
-q() { psql_b -tA -v ON_ERROR_STOP=1 -c "$1"; }
-
-if [ "$LOAD_WIP" = 1 ]; then
-	for f in extension/sql/wip/*.sql; do
-		[ -e "$f" ] || continue
-		if psql_b -1 -v ON_ERROR_STOP=1 -c 'SET client_min_messages = warning' -f "$f" >/dev/null 2>"$BENCH_DIR/wip.err"; then
-			echo "== loaded $f"
-		else
-			echo "== skipped $f (it does not load: $(grep -m1 ERROR "$BENCH_DIR/wip.err"))"
-		fi
-	done
-fi
-
-echo "== data: $ORGS organisations × $PER_ORG content items and posts (bench/data.sql)"
-t0=$(date +%s.%N)
-psql_b -v ON_ERROR_STOP=1 -v orgs="$ORGS" -v per_org="$PER_ORG" -f bench/data.sql | grep -E '^Time:' |
-	awk '{ s += $2 } END { printf "   statements: %.1f s\n", s / 1000 }' || exit 1
-t1=$(date +%s.%N)
-awk -v a="$t0" -v b="$t1" 'BEGIN { printf "   data generation incl. VACUUM ANALYZE: %.1f s\n", b - a }'
-q "SELECT '   ' || string_agg(format('%s %s rows %s', c.relname, c.reltuples::bigint,
-                                    pg_size_pretty(pg_total_relation_size(c.oid))), E'\n   ' ORDER BY c.relname)
-     FROM pg_class c
-    WHERE c.oid IN ('caas.content'::regclass, 'caas.content_versions'::regclass, 'caas.scheduled_posts'::regclass)"
+bench_cluster_up bench
+bench_load_data
 
 # The role the claim fallback runs as: caas_dispatcher once it may update
 # scheduled_posts (grant and policy), the superuser until then.
