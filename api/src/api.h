@@ -11,7 +11,7 @@
  *
  * Memory: everything a request allocates comes from its arena
  * (arena_alloc), freed when libmicrohttpd reports the request completed.
- * Handlers never free.  Response bodies are api_buf owned by the response.
+ * Handlers never free.  Response bodies are struct buf owned by the response.
  */
 #ifndef CAAS_API_H
 #define CAAS_API_H
@@ -20,24 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 #define API_MAX_PARAMS		4
 #define API_MAX_HEADERS		8
 #define API_UUID_LEN		36
-
-/* A growable byte buffer (buf.c).  data is NUL-terminated when len > 0. */
-struct api_buf {
-	char		*data;
-	size_t		 len;
-	size_t		 cap;
-};
-
-void	buf_init(struct api_buf *);
-void	buf_cleanup(struct api_buf *);
-int	buf_append(struct api_buf *, const void *, size_t);
-int	buf_appendf(struct api_buf *, const char *, ...)
-	    __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal, quotes included. */
-int	buf_append_json_string(struct api_buf *, const char *s, size_t len);
 
 /* A bump allocator for one request (arena.c). */
 struct api_arena;
@@ -114,7 +101,7 @@ struct api_request {
 struct api_response {
 	int			 status;
 	const char		*content_type;	/* default application/json */
-	struct api_buf		 body;
+	struct buf		 body;
 	struct api_header	 headers[API_MAX_HEADERS];
 	int			 nheaders;
 };

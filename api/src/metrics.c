@@ -117,7 +117,7 @@ metrics_db_release(void)
 
 /* print_route appends one route's series; labels is `method="..",route=".."`. */
 static int
-print_route(struct api_buf *b, const struct route_stats *st, const char *labels)
+print_route(struct buf *b, const struct route_stats *st, const char *labels)
 {
 	unsigned long	 n, cum = 0;
 	size_t		 i;
@@ -146,7 +146,7 @@ print_route(struct api_buf *b, const struct route_stats *st, const char *labels)
 
 /* metrics_render appends the whole exposition to b.  Returns 0 or -1. */
 static int
-metrics_render(struct api_buf *b)
+metrics_render(struct buf *b)
 {
 	char	 labels[512];
 	size_t	 i;

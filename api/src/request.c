@@ -17,7 +17,7 @@
  *
  * Memory: struct request_state lives in its own arena (arena.c), with
  * every string of the request; the body buffer and the response body are
- * api_bufs freed in request_completed.  Only libmicrohttpd's thread serving
+ * struct bufs freed in request_completed.  Only libmicrohttpd's thread serving
  * the connection touches the state, so nothing here is locked.
  *
  * The access log (stderr) carries time, request id, client address,
@@ -50,7 +50,7 @@
 struct request_state {
 	struct api_request	 req;
 	struct api_response	 resp;
-	struct api_buf		 body;
+	struct buf		 body;
 	const char		*raw_path;	/* as sent, for the log */
 	size_t			 body_limit;
 	size_t			 discarded;

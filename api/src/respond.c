@@ -2,7 +2,7 @@
  * respond.c — filling struct api_response: JSON bodies, the error
  * envelope {"code","message","details","hint"}, extra headers.
  *
- * The response owns its body (an api_buf, freed by request.c when the
+ * The response owns its body (a struct buf, freed by request.c when the
  * request completes).  Header names and values are borrowed: they must be
  * static or arena strings, which outlive the response.  Error messages are
  * for HTTP clients: never put internals or secrets in them (log those).
@@ -42,7 +42,7 @@ respond_json(struct api_response *resp, int status, const char *json, size_t len
 }
 
 static int
-append_field(struct api_buf *b, const char *name, const char *value, bool last)
+append_field(struct buf *b, const char *name, const char *value, bool last)
 {
 	int	 rc;
 
@@ -63,7 +63,7 @@ int
 respond_error(struct api_response *resp, int status, const char *code,
     const char *message, const char *details, const char *hint)
 {
-	struct api_buf	*b = &resp->body;
+	struct buf	*b = &resp->body;
 	int		 rc;
 
 	buf_cleanup(b);

@@ -20,6 +20,7 @@ main(void)
 	srunner_add_suite(sr, router_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, buf_suite());
+	srunner_add_suite(sr, seal_suite());
 	srunner_add_suite(sr, backoff_suite());
 	srunner_add_suite(sr, textdiff_suite());
 	srunner_add_suite(sr, xtext_suite());

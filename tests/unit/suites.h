@@ -12,7 +12,8 @@ Suite	*auth_jwt_suite(void);		/* api/src/auth_jwt.c */
 Suite	*password_suite(void);		/* api/src/password.c */
 Suite	*router_suite(void);		/* api/src/router.c */
 Suite	*config_suite(void);		/* api/src/config.c */
-Suite	*buf_suite(void);		/* api/src/buf.c, arena.c */
+Suite	*buf_suite(void);		/* common/src/buf.c, api/src/arena.c */
+Suite	*seal_suite(void);		/* common/src/seal.c */
 Suite	*backoff_suite(void);		/* bgworker/src/backoff.c */
 Suite	*textdiff_suite(void);		/* extension/src/textdiff.c */
 Suite	*xtext_suite(void);		/* extension/src/xtext.c */

@@ -124,7 +124,7 @@ static int
 reply_tokens(struct api_response *resp, const char *user, const char *refresh)
 {
 	char		access[2048];
-	struct api_buf	b;
+	struct buf	b;
 	if (jwt_sign(&auth_cfg->jwt, user, now_sec(), access, sizeof(access)) != 0)
 		return (respond_error(resp, 500, "XX000", "could not sign a token", NULL, NULL));
 	buf_init(&b);

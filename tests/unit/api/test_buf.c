@@ -10,7 +10,7 @@
 #include "api.h"
 #include "buf.h"
 
-static struct api_buf b;
+static struct buf b;
 
 static void
 setup(void)

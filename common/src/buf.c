@@ -1,7 +1,7 @@
 /*
  * buf.c — growable byte buffers and JSON string escaping.
  *
- * A struct api_buf owns its data (malloc); buf_cleanup frees it and leaves
+ * A struct buf owns its data (malloc); buf_cleanup frees it and leaves
  * an empty buffer, so cleanup twice is safe.  data is NUL-terminated
  * whenever len > 0, so a buffer can be handed to string functions.
  *
@@ -12,17 +12,17 @@
  * bodies are checked with buf_utf8_valid before they reach handlers.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
 #include "buf.h"
 
 #define BUF_MIN_CAP	256
 
 void
-buf_init(struct api_buf *b)
+buf_init(struct buf *b)
 {
 	b->data = NULL;
 	b->len = 0;
@@ -30,7 +30,7 @@ buf_init(struct api_buf *b)
 }
 
 void
-buf_cleanup(struct api_buf *b)
+buf_cleanup(struct buf *b)
 {
 	if (b == NULL)
 		return;
@@ -40,7 +40,7 @@ buf_cleanup(struct api_buf *b)
 
 /* reserve makes room for extra more bytes plus a NUL.  Returns 0 or -1. */
 static int
-reserve(struct api_buf *b, size_t extra)
+reserve(struct buf *b, size_t extra)
 {
 	size_t	 need, cap;
 	char	*p;
@@ -65,7 +65,7 @@ reserve(struct api_buf *b, size_t extra)
  * memory runs out (b unchanged).
  */
 int
-buf_append(struct api_buf *b, const void *p, size_t len)
+buf_append(struct buf *b, const void *p, size_t len)
 {
 	if (reserve(b, len) == -1)
 		return (-1);
@@ -78,7 +78,7 @@ buf_append(struct api_buf *b, const void *p, size_t len)
 
 /* buf_appendf appends printf-style output.  Returns 0 or -1 (b unchanged). */
 int
-buf_appendf(struct api_buf *b, const char *fmt, ...)
+buf_appendf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
 	int	 n;
@@ -147,7 +147,7 @@ buf_utf8_valid(const void *p, size_t len)
 
 /* escape_char appends the JSON escape for code point cp (< 0x80 or 2028/9). */
 static int
-escape_char(struct api_buf *b, unsigned long cp)
+escape_char(struct buf *b, unsigned long cp)
 {
 	switch (cp) {
 	case '"':	return (buf_append(b, "\\\"", 2));
@@ -174,7 +174,7 @@ needs_escape(unsigned long cp)
  * memory; b may hold a partial string).
  */
 int
-buf_append_json_string(struct api_buf *b, const char *str, size_t len)
+buf_append_json_string(struct buf *b, const char *str, size_t len)
 {
 	const unsigned char	*s = (const unsigned char *)str;
 	unsigned long		 cp;
