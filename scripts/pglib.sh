@@ -74,9 +74,13 @@ pg_cluster_init() {
 	pg_as sh -c "echo \"include_if_exists 'caas-instance.conf'\" >> '$PGDATA_DIR/postgresql.conf'"
 }
 
-# pg_cluster_configure DIR PORT DBNAME — (re)write the cluster's caas
-# settings: conf/postgresql.caas.conf as is, then the instance's own port,
-# socket directory and pg_cron database.  Takes effect at the next start.
+# pg_cluster_configure DIR PORT DBNAME [DISPATCHER_CONF] — (re)write the
+# cluster's caas settings: conf/postgresql.caas.conf as is, then the
+# instance's own port, socket directory, pg_cron database and dispatcher.
+# With DISPATCHER_CONF, one dispatcher background worker publishes from
+# DBNAME with that configuration file; without it, none runs (test
+# clusters, where tests start their own dispatchers).  Takes effect at the
+# next start.
 pg_cluster_configure() {
 	pg_cluster_paths "$1"
 	pg_as cp "$REPO_ROOT/conf/postgresql.caas.conf" "$PGDATA_DIR/caas.conf"
@@ -86,6 +90,9 @@ port = $2
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$PGSOCK_DIR'
 cron.database_name = '$3'
+caas.dispatcher_database = '$3'
+caas.dispatcher_workers = $([ -n "${4:-}" ] && echo 1 || echo 0)
+caas.dispatcher_config_file = '${4:-}'
 CONF
 }
 

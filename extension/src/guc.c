@@ -15,6 +15,19 @@
  *   caas.post_max_attempts             [3]    publish attempts per scheduled post
  *   caas.past_due_grace_days           [7]    days a past-due subscription keeps
  *                                             its plan before falling back to free
+ *   caas.dispatcher_workers            [1]    publishing background workers the
+ *                                             postmaster starts (0: none; restart)
+ *   caas.dispatcher_database           [caas] database those workers publish
+ *                                             from (restart)
+ *   caas.dispatcher_config_file        ['']   dispatcher.conf the workers read
+ *                                             ('' = built-in defaults)
+ *   caas.dispatcher_heartbeat_timeout_sec [30] heartbeat age after which
+ *                                             caas.service_status() says stale
+ *   caas.lateness_window_minutes       [15]   how far back service_status()
+ *                                             looks for published posts' lateness
+ *
+ * The dispatcher_workers and dispatcher_database settings are read once, by
+ * _PG_init in the postmaster (caas.c), so they are PGC_POSTMASTER.
  */
 #include "postgres.h"
 
@@ -27,6 +40,11 @@ int			caas_refresh_token_retention_days = 30;
 int			caas_stripe_event_retention_days = 90;
 int			caas_post_max_attempts = 3;
 int			caas_past_due_grace_days = 7;
+int			caas_dispatcher_workers = 1;
+char	   *caas_dispatcher_database = NULL;
+char	   *caas_dispatcher_config_file = NULL;
+int			caas_dispatcher_heartbeat_timeout_sec = 30;
+int			caas_lateness_window_minutes = 15;
 
 void
 caas_guc_define(void)
@@ -82,6 +100,57 @@ caas_guc_define(void)
 							7,
 							0,
 							90,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("caas.dispatcher_workers",
+							gettext_noop("Publishing background workers the postmaster starts."),
+							gettext_noop("0 starts none (run the caas-dispatcher daemon instead). Takes effect only through shared_preload_libraries, at server start."),
+							&caas_dispatcher_workers,
+							1,
+							0,
+							8,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("caas.dispatcher_database",
+							   gettext_noop("Database the publishing background workers connect to."),
+							   gettext_noop("The database caas is installed in."),
+							   &caas_dispatcher_database,
+							   "caas",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("caas.dispatcher_config_file",
+							   gettext_noop("Dispatcher configuration file the background workers read."),
+							   gettext_noop("Same format as the caas-dispatcher daemon's file; empty means built-in defaults and the environment."),
+							   &caas_dispatcher_config_file,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("caas.dispatcher_heartbeat_timeout_sec",
+							gettext_noop("Age of the newest dispatcher heartbeat after which the dispatcher counts as stale."),
+							gettext_noop("caas.service_status() and the API's health check report \"stale\" beyond it."),
+							&caas_dispatcher_heartbeat_timeout_sec,
+							30,
+							5,
+							3600,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("caas.lateness_window_minutes",
+							gettext_noop("How far back caas.service_status() looks for published posts' lateness, in minutes."),
+							NULL,
+							&caas_lateness_window_minutes,
+							15,
+							1,
+							24 * 60,
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);

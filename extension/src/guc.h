@@ -12,6 +12,11 @@ extern int	caas_refresh_token_retention_days;
 extern int	caas_stripe_event_retention_days;
 extern int	caas_post_max_attempts;
 extern int	caas_past_due_grace_days;
+extern int	caas_dispatcher_workers;
+extern char *caas_dispatcher_database;
+extern char *caas_dispatcher_config_file;
+extern int	caas_dispatcher_heartbeat_timeout_sec;
+extern int	caas_lateness_window_minutes;
 
 extern void caas_guc_define(void);
 

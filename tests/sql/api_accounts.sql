@@ -1,5 +1,5 @@
 --
--- tests/sql/api_accounts.sql — social accounts (extension/sql/0.2/078_api_posts.sql:
+-- tests/sql/api_accounts.sql — social accounts (extension/sql/0.2/079_api_accounts.sql:
 -- caas.account_connect, account_disconnect, account_get, account_list).
 --
 -- Covers, as caas_user: an owner connects an account with sealed tokens and

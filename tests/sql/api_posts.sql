@@ -1,5 +1,5 @@
 --
--- tests/sql/api_posts.sql — scheduling posts (extension/sql/0.2/078_api_posts.sql:
+-- tests/sql/api_posts.sql — scheduling posts (extension/sql/0.2/077_api_posts.sql:
 -- caas.post_schedule, post_reschedule, post_cancel, post_get, post_list).
 --
 -- Covers, as caas_user the way the API calls: scheduling pins the current

@@ -3,7 +3,11 @@
 --
 -- Covers: the four settings of release 0.1 and caas.past_due_grace_days (0.2) exist, each with its default,
 -- bounds, type and context sighup (reloadable, never per session), and any
--- caas.* setting is bounded, described and operator-only; the caas
+-- caas.* setting is bounded, described and operator-only; the dispatcher's
+-- settings (0.2): caas.dispatcher_workers and caas.dispatcher_database are
+-- read by the postmaster at start (context postmaster),
+-- caas.dispatcher_config_file, caas.dispatcher_heartbeat_timeout_sec and
+-- caas.lateness_window_minutes are reloadable; the caas
 -- prefix is reserved, so a misspelt setting is an error instead of a silent
 -- placeholder; a session cannot change a sighup setting; other prefixes
 -- (the API's request.jwt.claims) stay usable; the column defaults that read
@@ -11,7 +15,7 @@
 --
 
 BEGIN;
-SELECT plan(14);
+SELECT plan(20);
 
 -- -------------------------------------------------------- the settings --
 
@@ -20,7 +24,7 @@ SELECT plan(14);
 SELECT is_empty($$
   SELECT name FROM pg_catalog.pg_settings
    WHERE name LIKE 'caas.%'
-     AND (context NOT IN ('sighup', 'superuser') OR short_desc IS NULL
+     AND (context NOT IN ('postmaster', 'sighup', 'superuser') OR short_desc IS NULL
           OR (vartype IN ('integer', 'real') AND (min_val IS NULL OR max_val IS NULL)))
 $$, 'every caas.* setting is bounded, described, and set by the operator, not per session');
 
@@ -48,6 +52,22 @@ SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.past_due_grace_days') $
   $$ VALUES ('integer', '7', '0', '90', 'sighup') $$,
   'caas.past_due_grace_days is an integer defaulting to 7, from 0 to 90, reloadable');
 
+SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.dispatcher_workers') $$,
+  $$ VALUES ('integer', '1', '0', '8', 'postmaster') $$,
+  'caas.dispatcher_workers is an integer defaulting to 1 background worker, from 0 to 8, set at server start');
+SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.dispatcher_database') $$,
+  $$ VALUES ('string', 'caas', NULL, NULL, 'postmaster') $$,
+  'caas.dispatcher_database is a string defaulting to caas, set at server start');
+SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.dispatcher_config_file') $$,
+  $$ VALUES ('string', '', NULL, NULL, 'sighup') $$,
+  'caas.dispatcher_config_file is a string defaulting to empty (built-in defaults), reloadable');
+SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.dispatcher_heartbeat_timeout_sec') $$,
+  $$ VALUES ('integer', '30', '5', '3600', 'sighup') $$,
+  'caas.dispatcher_heartbeat_timeout_sec is an integer defaulting to 30, from 5 to 3600, reloadable');
+SELECT results_eq($$ SELECT * FROM pg_temp.setting('caas.lateness_window_minutes') $$,
+  $$ VALUES ('integer', '15', '1', '1440', 'sighup') $$,
+  'caas.lateness_window_minutes is an integer defaulting to 15, from 1 to 1440, reloadable');
+
 -- --------------------------------------------------- what a session may do --
 
 SELECT throws_ok($$ SET caas.no_such_setting = 1 $$,
@@ -65,6 +85,9 @@ SELECT throws_ok($$ SET LOCAL caas.post_max_attempts = 20 $$,
 SELECT throws_ok($$ SELECT set_config('caas.refresh_token_retention_days', '1', true) $$,
   '55P02', 'parameter "caas.refresh_token_retention_days" cannot be changed now',
   'set_config cannot shorten the refresh token retention for a session');
+SELECT throws_ok($$ SET caas.dispatcher_workers = 2 $$,
+  '55P02', 'parameter "caas.dispatcher_workers" cannot be changed without restarting the server',
+  'SET caas.dispatcher_workers fails: the workers are started by the postmaster');
 SELECT lives_ok($$ SELECT set_config('request.jwt.claims', '{"sub": "x"}', true) $$,
   'custom settings under other prefixes (request.jwt.claims) stay usable');
 -- The claim above is no user id; clear it before writing content, whose

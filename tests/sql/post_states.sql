@@ -1,7 +1,7 @@
 --
 -- tests/sql/post_states.sql — the scheduled-post state machine
--- (extension/sql/0.2/078_api_posts.sql: caas.post_transitions and the
--- check_transition trigger).
+-- (extension/sql/0.2/076_post_states.sql: caas.post_transitions and the
+-- check_transition trigger; the dispatcher's side in 078_dispatch.sql).
 --
 -- Covers: the catalogue holds exactly the agreed moves, with actors; every
 -- cell of the state × state grid, as the superuser updating the state
@@ -172,9 +172,11 @@ SELECT is((SELECT j - 'lease_expires_at' - 'due_at' FROM claims WHERE j ->> 'pos
   jsonb_build_object('org_id', '00000000-0000-4000-8000-000000000051', 'post_id', '00000000-0000-4000-8000-000000000061',
     'content_id', '00000000-0000-4000-8000-000000000061', 'content_version', 1,
     'account_id', '00000000-0000-4000-8000-000000000053', 'platform', 'sandbox', 'external_id', 'grid',
-    'token_key_id', 'k1', 'text', 'due post 61', 'media_urls', '[]'::jsonb,
+    'handle', '', 'account_status', 'connected', 'token_key_id', 'k1',
+    'access_token_enc', encode(decode(repeat('ab', 29), 'hex'), 'base64'), 'refresh_token_enc', NULL,
+    'token_expires_at', NULL, 'text', 'due post 61', 'media_urls', '[]'::jsonb, 'remote_ref', NULL,
     'attempt', 1, 'attempts', 1, 'max_attempts', 3),
-  'a claim returns what the dispatcher needs to publish, with the attempt number');
+  'a claim returns what the dispatcher needs to publish, with the sealed tokens and the attempt number');
 SELECT is(caas.dispatch_claim('d2', 10, 60), NULL, 'a second claimer finds nothing left');
 SELECT throws_ok($$ SELECT * FROM caas.scheduled_posts $$, '42501', NULL,
   'the dispatcher works through the functions only');

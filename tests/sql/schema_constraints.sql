@@ -831,7 +831,8 @@ BEGIN
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped
      WHERE c.relnamespace = 'caas'::regnamespace AND c.relkind IN ('r', 'p')
-       AND c.relname <> 'stripe_events'   -- not tenant data: no foreign key, kept on purpose
+       -- not tenant data: no foreign key, kept on purpose (OAuth states expire in 10 minutes)
+       AND c.relname NOT IN ('stripe_events', 'oauth_states')
      ORDER BY c.relname
   LOOP
     table_name := t;

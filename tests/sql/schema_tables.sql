@@ -7,9 +7,11 @@
 -- primary key, in every unique constraint or unique index and in every
 -- foreign key to another tenant table; no catalogue or identity table points
 -- at a tenant table); row level security on every tenant table; comments on
--- every table, column, type and function; the definitions of the indexes the
--- API, the dispatcher and housekeeping rely on, and the plans of the
--- dispatcher's claim query and of the content list's keyset pagination.
+-- every table, column, type and function; the OAuth states and dispatcher
+-- heartbeats closed to plain SQL; the definitions of the indexes the API,
+-- the dispatcher and housekeeping rely on, and the plans of the
+-- dispatcher's claim query, the token refresh scan, the lateness histogram
+-- and the content list's keyset pagination.
 --
 -- Wording: a *tenant table* is any table of schema caas except the global
 -- ones listed in pg_temp.global_tables below.  The checks are catalog queries,
@@ -18,14 +20,17 @@
 --
 
 BEGIN;
-SELECT plan(39);
+SELECT plan(45);
 
 -- The tables that are not tenant data: identity (a user belongs to many
--- organisations), catalogues every tenant reads, and the Stripe event log.
+-- organisations), catalogues every tenant reads, the Stripe event log, the
+-- OAuth states (matched by the state alone, before the organisation is
+-- known) and the dispatchers' heartbeats.
 CREATE FUNCTION pg_temp.global_tables()
 RETURNS name[]
 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['users', 'profiles', 'refresh_tokens', 'plans', 'platforms', 'stripe_events', 'post_transitions']::name[] $$;
+AS $$ SELECT ARRAY['users', 'profiles', 'refresh_tokens', 'plans', 'platforms', 'stripe_events', 'post_transitions',
+                   'oauth_states', 'dispatchers']::name[] $$;
 
 -- Every tenant table, with the attnum of its org_id column (NULL when it has none).
 CREATE VIEW pg_temp.tenant_tables AS
@@ -63,11 +68,12 @@ SELECT tables_are('caas', ARRAY[
   'organizations', 'organization_members', 'invitations', 'workspaces',
   'content', 'content_versions',
   'social_accounts', 'scheduled_posts', 'post_attempts',
-  'subscriptions', 'usage', 'stripe_events', 'audit_log'],
+  'subscriptions', 'usage', 'stripe_events', 'audit_log',
+  'oauth_states', 'dispatchers'],
   'schema caas has exactly the tables of the data model');
 
 SELECT cmp_ok((SELECT count(*) FROM pg_temp.tenant_tables), '=', 12::bigint,
-  'twelve tables are tenant tables (all but the seven global ones)');
+  'twelve tables are tenant tables (all but the nine global ones)');
 
 -- ------------------------------------------------------ tenant key rules --
 
@@ -139,6 +145,17 @@ SELECT is_empty($$
     JOIN pg_catalog.pg_class c ON c.oid = t.oid
    WHERE NOT c.relrowsecurity
 $$, 'row level security is enabled on every tenant table');
+
+-- The global tables reached only through functions: RLS forced without any
+-- policy, and no privilege for any caas role, so plain SQL sees nothing.
+SELECT is_empty($$
+  SELECT c.relname || ' ' || r.rolname
+    FROM pg_catalog.pg_class c
+   CROSS JOIN (VALUES ('caas_anon'), ('caas_user'), ('caas_analyst'), ('caas_dispatcher')) AS r(rolname)
+   WHERE c.oid IN ('caas.oauth_states'::regclass, 'caas.dispatchers'::regclass)
+     AND (NOT c.relrowsecurity OR NOT c.relforcerowsecurity
+          OR has_table_privilege(r.rolname, c.oid, 'SELECT, INSERT, UPDATE, DELETE'))
+$$, 'oauth_states and dispatchers force row level security and grant nothing to the caas roles');
 
 -- ----------------------------------------------------------------- comments --
 
@@ -232,6 +249,15 @@ SELECT is(pg_temp.indexdef('scheduled_posts_due_idx'),
 SELECT is(pg_temp.indexdef('scheduled_posts_lease_idx'),
   'CREATE INDEX scheduled_posts_lease_idx ON caas.scheduled_posts USING btree (lease_expires_at) WHERE (state = ''publishing''::caas.post_state)',
   'scheduled_posts_lease_idx indexes the leases of publishing posts for the sweeper');
+SELECT is(pg_temp.indexdef('scheduled_posts_published_idx'),
+  'CREATE INDEX scheduled_posts_published_idx ON caas.scheduled_posts USING btree (published_at) WHERE (state = ''published''::caas.post_state)',
+  'scheduled_posts_published_idx indexes recent publications for the lateness histogram');
+SELECT is(pg_temp.indexdef('social_accounts_refresh_idx'),
+  'CREATE INDEX social_accounts_refresh_idx ON caas.social_accounts USING btree (token_expires_at) WHERE ((status = ''connected''::caas.account_status) AND (refresh_token_enc IS NOT NULL))',
+  'social_accounts_refresh_idx finds the connected accounts whose tokens expire soonest, for the refresh scan');
+SELECT is(pg_temp.indexdef('oauth_states_expires_idx'),
+  'CREATE INDEX oauth_states_expires_idx ON caas.oauth_states USING btree (expires_at)',
+  'oauth_states_expires_idx serves the clean-up of expired OAuth states');
 SELECT is(pg_temp.indexdef('organization_members_user_idx'),
   'CREATE INDEX organization_members_user_idx ON caas.organization_members USING btree (user_id, org_id)',
   'organization_members_user_idx finds a user''s organisations for the RLS helpers');
@@ -277,6 +303,24 @@ SELECT matches(
   'Limit\s+->\s+LockRows',
   'the dispatcher''s claim query locks only the rows under its LIMIT');
 
+SELECT matches(
+  pg_temp.plan_of($$SELECT published_at - due_at FROM caas.scheduled_posts
+                    WHERE state = 'published' AND published_at >= now() - interval '15 minutes'$$),
+  'Index Scan using scheduled_posts_published_idx on scheduled_posts\s+Index Cond: \(published_at >= ',
+  'the lateness histogram reads the window''s publications from scheduled_posts_published_idx');
+SELECT matches(
+  pg_temp.plan_of($$SELECT org_id, account_id FROM caas.social_accounts
+                    WHERE status = 'connected' AND refresh_token_enc IS NOT NULL
+                      AND token_expires_at < now() + interval '10 minutes'
+                    ORDER BY token_expires_at LIMIT 50 FOR NO KEY UPDATE SKIP LOCKED$$),
+  'Limit\s+->\s+LockRows\s+->\s+Index Scan using social_accounts_refresh_idx on social_accounts\s+Index Cond: \(token_expires_at < ',
+  'the refresh scan takes the soonest expiries from social_accounts_refresh_idx and locks only those under its LIMIT');
+
+-- The content list's page, with sorts off too: the test tables hold the
+-- rows earlier suites rolled back, so costs alone would pick a plan
+-- depending on when autovacuum last ran.  A Sort node still shows if no
+-- index gives the order.
+SET LOCAL enable_sort = off;
 SELECT matches(
   pg_temp.plan_of($$SELECT content_id FROM caas.content
                     WHERE org_id = '00000000-0000-0000-0000-000000000001'

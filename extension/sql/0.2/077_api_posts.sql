@@ -1,6 +1,6 @@
 --
--- 077_api_posts.sql — scheduling (the SQL API for posts) and the
--- dispatcher's claim → call → record functions.
+-- 077_api_posts.sql — scheduling (the SQL API for posts).  The
+-- dispatcher's side (claim → call → record) is 078_dispatch.sql.
 --
 -- Scheduling functions are SECURITY DEFINER (caas_user has no write
 -- privilege on scheduled_posts or social_accounts), call caas._require
@@ -23,11 +23,9 @@
 -- would churn the catalogue on every call and break behind a transaction
 -- pooler.
 --
--- Dispatcher functions (claim → call → record, DESIGN.md decision 3) are
--- SECURITY DEFINER and executable by caas_dispatcher only.  The attempt
--- number of a post_attempts row counts every try of the post ever made;
--- scheduled_posts.attempts counts the tries of the current run only (reset
--- to 0 when a person schedules it again) and is what max_attempts bounds.
+-- A post the dispatcher could not confirm (unconfirmed: the request may
+-- have been sent, no answer came) waits for a person: post_resolve says
+-- what they found on the platform, post_reschedule tries again.
 --
 
 -- ------------------------------------------------------------ helpers --
@@ -174,6 +172,24 @@ $$;
 COMMENT ON FUNCTION caas._post_consume(uuid, text) IS
   'Private: counts one scheduled post, and one X post for X, against the plan (CA001 beyond).';
 
+-- API: Private
+CREATE FUNCTION caas._content_mark_published(org uuid, content uuid)
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, caas
+AS $$
+BEGIN
+  UPDATE caas.content c SET status = 'published'
+   WHERE c.org_id = org AND c.content_id = content AND c.status <> 'published'
+     AND NOT EXISTS (SELECT 1 FROM caas.scheduled_posts s
+                      WHERE s.org_id = org AND s.content_id = content
+                        AND s.state NOT IN ('published', 'cancelled'));
+END;
+$$;
+COMMENT ON FUNCTION caas._content_mark_published(uuid, uuid) IS
+  'Private: marks a content item published once every post of it is published or cancelled (called after one of its posts is published).';
+
 -- ------------------------------------------------ scheduling (users) --
 
 CREATE FUNCTION caas.post_schedule(org uuid, content uuid, account uuid, at text, timezone text DEFAULT NULL)
@@ -295,6 +311,62 @@ $$;
 COMMENT ON FUNCTION caas.post_cancel(uuid, uuid) IS
   'Cancels a scheduled or unconfirmed post (post.schedule). P0002 when not found, CA002 from any other state. Used quota is not given back.';
 
+CREATE FUNCTION caas.post_resolve(org uuid, post uuid, resolution text,
+                                  remote_id text DEFAULT NULL, remote_url text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, caas
+AS $$
+DECLARE
+  p caas.scheduled_posts;
+BEGIN
+  PERFORM caas._require(org, 'post.schedule');
+  IF resolution IS NULL OR resolution NOT IN ('published', 'failed') THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('invalid resolution "%s"', resolution),
+      HINT = 'Say published (with the remote id found on the platform) or failed.';
+  END IF;
+  IF resolution = 'published' AND (remote_id IS NULL OR length(remote_id) NOT BETWEEN 1 AND 255) THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a published resolution needs the remote id',
+      HINT = 'Give the id the platform shows for the post (1 to 255 characters).';
+  END IF;
+  IF resolution = 'published' AND remote_url IS NOT NULL
+     AND (remote_url !~ '^https://' OR length(remote_url) > 2048) THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'invalid remote URL',
+      HINT = 'Give the post''s https:// permalink, or none.';
+  END IF;
+  SELECT * INTO p FROM caas.scheduled_posts s WHERE s.org_id = org AND s.post_id = post FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = 'post not found';
+  END IF;
+  PERFORM caas._post_require_move(p.state, resolution::caas.post_state, 'user');
+
+  -- Published: the platform took it when the last attempt sent it, so that
+  -- is its publication time (and the lateness it counts with), not now.
+  UPDATE caas.scheduled_posts s
+     SET state = resolution::caas.post_state,
+         remote_id = CASE WHEN resolution = 'published' THEN post_resolve.remote_id ELSE s.remote_id END,
+         remote_url = CASE WHEN resolution = 'published' THEN post_resolve.remote_url ELSE s.remote_url END,
+         published_at = CASE WHEN resolution = 'published'
+                             THEN coalesce((SELECT max(t.started_at) FROM caas.post_attempts t
+                                             WHERE t.org_id = org AND t.post_id = post), now())
+                             ELSE s.published_at END,
+         last_error = CASE WHEN resolution = 'published' THEN NULL
+                           ELSE 'not published (checked by a person)' END
+   WHERE s.org_id = org AND s.post_id = post
+  RETURNING * INTO p;
+  IF resolution = 'published' THEN
+    PERFORM caas._content_mark_published(org, p.content_id);
+  END IF;
+  PERFORM caas._audit(org, 'post.resolved', 'post', post::text,
+                      jsonb_strip_nulls(jsonb_build_object('resolution', resolution,
+                                                           'remote_id', post_resolve.remote_id)));
+  RETURN caas._post_json(p);
+END;
+$$;
+COMMENT ON FUNCTION caas.post_resolve(uuid, uuid, text, text, text) IS
+  'Settles an unconfirmed post (post.schedule) after a person checked the platform: resolution published (remote_id required, remote_url optional; published_at is when the last attempt sent it) or failed. CA002 unless the post is unconfirmed, 22023 for another resolution or a missing remote id, P0002 when not found. To try again instead, use caas.post_reschedule.';
+
 CREATE FUNCTION caas.post_get(org uuid, post uuid)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -356,208 +428,22 @@ $$;
 COMMENT ON FUNCTION caas.post_list(uuid, caas.post_state, text, uuid, timestamptz, timestamptz, text, integer) IS
   'Scheduled posts of the organisation (content.read), newest first, keyset-paginated: {"items", "next_cursor"}. Filters: state, platform, account, due_at in [from_ts, to_ts).';
 
--- ------------------------------------------------------- dispatcher --
-
-CREATE FUNCTION caas.dispatch_claim(dispatcher text, batch integer, lease_seconds integer)
-RETURNS SETOF jsonb
-LANGUAGE plpgsql
-VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, caas
--- Planned with the actual batch size: with LIMIT as an unknown parameter
--- the planner expects a tenth of the table, hash-joins the leased keys
--- against a sequential scan of all posts and takes 230 ms per claim at 1M
--- posts (bench/run.sh); with the real LIMIT it is a nested loop on the
--- primary key.
-SET plan_cache_mode = force_custom_plan
-AS $$
-BEGIN
-  RETURN QUERY
-  WITH due AS (
-    SELECT s.org_id, s.post_id
-      FROM caas.scheduled_posts s
-     WHERE s.state = 'scheduled' AND s.run_at <= now()
-     ORDER BY s.run_at
-     LIMIT dispatch_claim.batch
-       FOR UPDATE SKIP LOCKED
-  ), claimed AS (
-    UPDATE caas.scheduled_posts p
-       SET state = 'publishing', lease_owner = dispatch_claim.dispatcher,
-           lease_expires_at = now() + make_interval(secs => dispatch_claim.lease_seconds),
-           attempts = p.attempts + 1
-      FROM due d
-     WHERE p.org_id = d.org_id AND p.post_id = d.post_id
-    RETURNING p.*
-  ), started AS (
-    INSERT INTO caas.post_attempts (org_id, post_id, attempt, dispatcher)
-    SELECT c.org_id, c.post_id,
-           coalesce((SELECT max(t.attempt) FROM caas.post_attempts t
-                      WHERE t.org_id = c.org_id AND t.post_id = c.post_id), 0) + 1,
-           dispatch_claim.dispatcher
-      FROM claimed c
-    RETURNING org_id, post_id, attempt
-  )
-  SELECT jsonb_build_object(
-           'org_id', c.org_id, 'post_id', c.post_id, 'content_id', c.content_id,
-           'content_version', c.content_version, 'account_id', c.account_id,
-           'platform', a.platform, 'external_id', a.external_id, 'token_key_id', a.token_key_id,
-           'text', v.body, 'media_urls', to_jsonb(ct.media_urls),
-           'attempt', st.attempt, 'attempts', c.attempts, 'max_attempts', c.max_attempts,
-           'due_at', c.due_at, 'lease_expires_at', c.lease_expires_at)
-    FROM claimed c
-    JOIN started st ON st.org_id = c.org_id AND st.post_id = c.post_id
-    JOIN caas.social_accounts a ON a.org_id = c.org_id AND a.account_id = c.account_id
-    JOIN caas.content ct ON ct.org_id = c.org_id AND ct.content_id = c.content_id
-    JOIN caas.content_versions v
-      ON v.org_id = c.org_id AND v.content_id = c.content_id AND v.version = c.content_version
-   ORDER BY c.run_at;
-END;
-$$;
-COMMENT ON FUNCTION caas.dispatch_claim(text, integer, integer) IS
-  'Dispatcher: leases up to batch due posts (state scheduled, run_at passed, oldest first) for lease_seconds in one statement with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, token_key_id, the pinned version''s text, media_urls, attempt (the number to pass to dispatch_record), attempts of this run and max_attempts. Commit right after; call the platform with no transaction open.';
-
-CREATE FUNCTION caas.dispatch_record(dispatcher text, org uuid, post uuid, attempt integer,
-                                     outcome caas.attempt_outcome, http_status integer DEFAULT NULL,
-                                     error_message text DEFAULT NULL, remote_id text DEFAULT NULL,
-                                     remote_url text DEFAULT NULL, retry_at timestamptz DEFAULT NULL)
-RETURNS jsonb
-LANGUAGE plpgsql
-VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, caas
-AS $$
-DECLARE
-  p caas.scheduled_posts;
-  next_state caas.post_state;
-  err text := left(error_message, 2000);
-BEGIN
-  SELECT * INTO p FROM caas.scheduled_posts s WHERE s.org_id = org AND s.post_id = post FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = 'post not found';
-  END IF;
-  IF p.state <> 'publishing' OR p.lease_owner IS DISTINCT FROM dispatcher
-     OR NOT EXISTS (SELECT 1 FROM caas.post_attempts t
-                     WHERE t.org_id = org AND t.post_id = post AND t.attempt = dispatch_record.attempt
-                       AND t.dispatcher = dispatch_record.dispatcher AND t.finished_at IS NULL) THEN
-    RAISE EXCEPTION USING ERRCODE = 'CA002',
-      MESSAGE = format('post is not leased to %s for attempt %s', dispatcher, attempt),
-      DETAIL = format('The post is %s.', p.state),
-      HINT = 'The lease may have expired and the sweeper marked the post unconfirmed.';
-  END IF;
-  IF outcome = 'published' AND remote_id IS NULL THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a published outcome needs the remote id';
-  END IF;
-
-  UPDATE caas.post_attempts t
-     SET finished_at = greatest(now(), t.started_at), outcome = dispatch_record.outcome,
-         http_status = dispatch_record.http_status, error_message = err,
-         remote_id = dispatch_record.remote_id
-   WHERE t.org_id = org AND t.post_id = post AND t.attempt = dispatch_record.attempt;
-
-  next_state := CASE outcome
-    WHEN 'published' THEN 'published'
-    WHEN 'retryable' THEN CASE WHEN p.attempts < p.max_attempts THEN 'scheduled' ELSE 'failed' END
-    WHEN 'unknown' THEN 'unconfirmed'
-    ELSE 'failed' END::caas.post_state;
-  UPDATE caas.scheduled_posts s
-     SET state = next_state, lease_owner = NULL, lease_expires_at = NULL,
-         remote_id = CASE WHEN outcome = 'published' THEN dispatch_record.remote_id ELSE s.remote_id END,
-         remote_url = CASE WHEN outcome = 'published' THEN dispatch_record.remote_url ELSE s.remote_url END,
-         published_at = CASE WHEN outcome = 'published' THEN now() ELSE s.published_at END,
-         last_error = CASE WHEN outcome = 'published' THEN NULL
-                           WHEN next_state = 'failed' AND outcome = 'retryable'
-                             THEN left(format('%s (gave up after %s attempts)', coalesce(err, 'retryable error'), p.attempts), 2000)
-                           ELSE coalesce(err, outcome::text) END,
-         run_at = CASE WHEN next_state = 'scheduled'
-                       THEN greatest(coalesce(dispatch_record.retry_at,
-                                              now() + make_interval(secs => 60 * 2 ^ (p.attempts - 1))),
-                                     s.due_at)
-                       ELSE s.run_at END
-   WHERE s.org_id = org AND s.post_id = post
-  RETURNING * INTO p;
-
-  IF outcome = 'needs_reauth' THEN
-    UPDATE caas.social_accounts a
-       SET status = 'needs_reauth', last_error = coalesce(err, 'the platform refused the account''s token')
-     WHERE a.org_id = org AND a.account_id = p.account_id AND a.status = 'connected';
-  END IF;
-  IF outcome = 'published' THEN
-    UPDATE caas.content c SET status = 'published'
-     WHERE c.org_id = org AND c.content_id = p.content_id AND c.status <> 'published'
-       AND NOT EXISTS (SELECT 1 FROM caas.scheduled_posts s
-                        WHERE s.org_id = org AND s.content_id = p.content_id
-                          AND s.state NOT IN ('published', 'cancelled'));
-  END IF;
-  RETURN caas._post_json(p);
-END;
-$$;
-COMMENT ON FUNCTION caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz) IS
-  'Dispatcher: records the outcome of an attempt it holds the lease for (CA002 otherwise, P0002 for an unknown post) and moves the post: published (remote id required, stored with the URL; the content becomes published once all its live posts are), retryable (scheduled again at retry_at, default 60 s·2^(n-1), or failed when attempts are exhausted), needs_reauth (failed, and the account marked needs_reauth), permanent (failed), unknown (unconfirmed: never retried automatically).';
-
-CREATE FUNCTION caas.dispatch_sweep()
-RETURNS integer
-LANGUAGE plpgsql
-VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, caas
-AS $$
-DECLARE
-  n integer;
-BEGIN
-  WITH expired AS (
-    UPDATE caas.scheduled_posts p
-       SET state = 'unconfirmed', lease_owner = NULL, lease_expires_at = NULL, last_error = 'lease expired'
-     WHERE (p.org_id, p.post_id) IN (
-             SELECT s.org_id, s.post_id FROM caas.scheduled_posts s
-              WHERE s.state = 'publishing' AND s.lease_expires_at < now()
-              FOR UPDATE SKIP LOCKED)
-    RETURNING p.org_id, p.post_id
-  ), closed AS (
-    UPDATE caas.post_attempts t
-       SET finished_at = greatest(now(), t.started_at), outcome = 'unknown', error_message = 'lease expired'
-      FROM expired e
-     WHERE t.org_id = e.org_id AND t.post_id = e.post_id AND t.finished_at IS NULL
-    RETURNING 1
-  )
-  SELECT count(*) INTO n FROM expired;
-  RETURN n;
-END;
-$$;
-COMMENT ON FUNCTION caas.dispatch_sweep() IS
-  'Dispatcher: posts whose lease expired while publishing become unconfirmed, their open attempt closed as unknown with "lease expired": the request may have been sent, so they are never retried automatically. Returns how many.';
-
-CREATE FUNCTION caas.dispatch_next_due()
-RETURNS timestamptz
-LANGUAGE sql
-STABLE SECURITY DEFINER
-SET search_path = pg_catalog, caas
-AS $$
-  SELECT min(s.run_at) FROM caas.scheduled_posts s WHERE s.state = 'scheduled'
-$$;
-COMMENT ON FUNCTION caas.dispatch_next_due() IS
-  'Dispatcher: the earliest run_at of a post waiting in state scheduled (NULL when none), for the dispatcher''s timer.';
-
-
 -- ------------------------------------------------------------ grants --
 
 REVOKE EXECUTE ON FUNCTION
   caas._parse_instant(text, text), caas._post_json(caas.scheduled_posts), caas._post_wake(timestamptz),
   caas._post_validate(uuid, uuid, uuid), caas._post_consume(uuid, text),
+  caas._content_mark_published(uuid, uuid),
   caas.post_schedule(uuid, uuid, uuid, text, text), caas.post_reschedule(uuid, uuid, text, text),
-  caas.post_cancel(uuid, uuid), caas.post_get(uuid, uuid),
-  caas.post_list(uuid, caas.post_state, text, uuid, timestamptz, timestamptz, text, integer),
-  caas.dispatch_claim(text, integer, integer),
-  caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
-  caas.dispatch_sweep(), caas.dispatch_next_due()
+  caas.post_cancel(uuid, uuid), caas.post_resolve(uuid, uuid, text, text, text), caas.post_get(uuid, uuid),
+  caas.post_list(uuid, caas.post_state, text, uuid, timestamptz, timestamptz, text, integer)
   FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
   caas.post_schedule(uuid, uuid, uuid, text, text), caas.post_reschedule(uuid, uuid, text, text),
-  caas.post_cancel(uuid, uuid), caas.post_get(uuid, uuid),
+  caas.post_cancel(uuid, uuid), caas.post_resolve(uuid, uuid, text, text, text), caas.post_get(uuid, uuid),
   caas.post_list(uuid, caas.post_state, text, uuid, timestamptz, timestamptz, text, integer),
   -- Called as the end user by the SECURITY INVOKER readers above.
   caas._post_json(caas.scheduled_posts)
   TO caas_user;
 
-GRANT EXECUTE ON FUNCTION
-  caas.dispatch_claim(text, integer, integer),
-  caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
-  caas.dispatch_sweep(), caas.dispatch_next_due()
-  TO caas_dispatcher;

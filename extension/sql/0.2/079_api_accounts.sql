@@ -4,6 +4,24 @@
 -- with caas._require first; readers run as the caller and never return
 -- token columns.
 --
+-- The dispatcher refreshes an account's tokens under a lease (one refresh
+-- at a time per account; 081_token_refresh.sql), held in the two columns
+-- added here.  Disconnecting drops the lease with the tokens, so a refresh
+-- in flight cannot store tokens back into a disconnected account.
+--
+
+ALTER TABLE caas.social_accounts
+  ADD COLUMN refresh_lease_owner text CHECK (length(refresh_lease_owner) BETWEEN 1 AND 128),
+  ADD COLUMN refresh_lease_expires_at timestamptz,
+  ADD CONSTRAINT social_accounts_refresh_lease_complete
+    CHECK ((refresh_lease_owner IS NULL) = (refresh_lease_expires_at IS NULL));
+COMMENT ON COLUMN caas.social_accounts.refresh_lease_owner IS
+  'Dispatcher refreshing the tokens right now; NULL when no refresh is in flight.';
+COMMENT ON COLUMN caas.social_accounts.refresh_lease_expires_at IS
+  'When the refresh lease lapses and another dispatcher may refresh the account.';
+-- The dispatcher's refresh scan: connected accounts with a refresh token, by expiry.
+CREATE INDEX social_accounts_refresh_idx ON caas.social_accounts (token_expires_at)
+  WHERE status = 'connected' AND refresh_token_enc IS NOT NULL;
 
 -- API: Private
 CREATE FUNCTION caas._account_json(org uuid, account uuid)
@@ -97,7 +115,8 @@ BEGIN
   PERFORM caas._require(org, 'account.manage');
   UPDATE caas.social_accounts s
      SET status = 'disconnected', access_token_enc = NULL, refresh_token_enc = NULL, token_key_id = NULL,
-         token_expires_at = NULL, refresh_expires_at = NULL
+         token_expires_at = NULL, refresh_expires_at = NULL,
+         refresh_lease_owner = NULL, refresh_lease_expires_at = NULL
    WHERE s.org_id = org AND s.account_id = account;
   IF NOT FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'P0002', MESSAGE = 'social account not found';
@@ -111,7 +130,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION caas.account_disconnect(uuid, uuid) IS
-  'Disconnects a social account (account.manage): its tokens are erased and its posts waiting in state scheduled are cancelled with last_error "account disconnected" (posts_cancelled says how many). P0002 when not found.';
+  'Disconnects a social account (account.manage): its tokens are erased (and a token refresh in flight loses its lease) and its posts waiting in state scheduled are cancelled with last_error "account disconnected" (posts_cancelled says how many). P0002 when not found.';
 
 CREATE FUNCTION caas.account_get(org uuid, account uuid)
 RETURNS jsonb
