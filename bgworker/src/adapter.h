@@ -77,7 +77,12 @@ struct adapter_request {
 	char			 url[ADAPTER_URL_MAX];
 	struct curl_slist	*headers;	/* append with curl_slist_append */
 	struct buf		 body;		/* empty for GET */
-	bool			 idempotent;	/* safe to repeat (GET, status reads) */
+	/*
+	 * idempotent: safe to repeat — reads, and requests that publish
+	 * nothing (an Instagram media container).  A non-idempotent request
+	 * sent without an answer is an unknown outcome.
+	 */
+	bool			 idempotent;
 };
 
 /* What came back (or did not). */
@@ -103,6 +108,8 @@ struct adapter_result {
 	 * remote_ref: set it to persist an in-flight handle at once (the core
 	 * calls caas.dispatch_progress before anything else), so a crash never
 	 * loses it; it comes back as adapter_post.remote_ref on a later attempt.
+	 * "-" (ADAPTERS_REF_CLEAR) means "forget the stored handle"; adapters
+	 * read a stored "-" as no handle.
 	 */
 	char		 remote_ref[ADAPTER_ID_MAX];
 	int64_t		 retry_after_ms;	/* platform hint for RETRY, -1 = none */

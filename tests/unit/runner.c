@@ -22,9 +22,24 @@ main(void)
 	srunner_add_suite(sr, buf_suite());
 	srunner_add_suite(sr, seal_suite());
 	srunner_add_suite(sr, backoff_suite());
+	srunner_add_suite(sr, log_suite());
+	srunner_add_suite(sr, dispatcher_config_suite());
+	srunner_add_suite(sr, loop_suite());
+	srunner_add_suite(sr, queue_suite());
+	srunner_add_suite(sr, http_multi_suite());
+	srunner_add_suite(sr, dispatch_suite());
 	srunner_add_suite(sr, textdiff_suite());
 	srunner_add_suite(sr, xtext_suite());
 	srunner_add_suite(sr, xtext_url_suite());
+
+	/* bgworker/src/adapters/ */
+	srunner_add_suite(sr, adapters_common_suite());
+	srunner_add_suite(sr, adapters_ratelimit_suite());
+	srunner_add_suite(sr, adapter_registry_suite());
+	srunner_add_suite(sr, x_adapter_suite());
+	srunner_add_suite(sr, linkedin_adapter_suite());
+	srunner_add_suite(sr, instagram_adapter_suite());
+	srunner_add_suite(sr, sandbox_adapter_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
