@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -65,7 +66,9 @@ struct api_route {
 	 * parameter, "b:<name>" a scalar field of the JSON body (strings as
 	 * is, numbers and booleans as text; an object or array is a 400),
 	 * "j:<name>" a field as its JSON text, "b" the whole body (jsonb).
-	 * ok_status is the status of a success (200, 201, 204).
+	 * ok_status is the status of a success (200, 201, 204).  Rows with
+	 * a handler of their own leave sql NULL and may still list in args
+	 * the query parameters they read, for the OpenAPI document.
 	 */
 	const char	*sql;
 	const char	*args;
@@ -104,6 +107,16 @@ struct api_response {
 	struct buf		 body;
 	struct api_header	 headers[API_MAX_HEADERS];
 	int			 nheaders;
+	/*
+	 * A streamed body (handlers/events.c): when stream_read is set, the
+	 * body is produced by it (a libmicrohttpd content reader, length
+	 * unknown) instead of body, and stream_free(stream_cls) runs when
+	 * libmicrohttpd is done with it — request.c guarantees it runs
+	 * exactly once, also when the response cannot be queued.
+	 */
+	ssize_t			(*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+	void			(*stream_free)(void *cls);
+	void			*stream_cls;
 };
 
 /*

@@ -47,6 +47,39 @@ struct api_config {
 	char	*user;
 	char	*swagger_ui_dir;
 	bool	 access_log;
+
+	/* Social tokens sealed at rest (common/src/seal.h). */
+	char	*token_keys;			/* secret: "kid:base64[,kid:base64]" */
+	char	*token_keys_file;
+	char	*token_key_id;			/* the sealing key */
+
+	/* Connecting social accounts (oauth.c, handlers/accounts.c). */
+	char	*oauth_redirect_base;		/* public base URL of this API */
+	char	*oauth_done_url;		/* browser's destination; "" = JSON */
+	int	 outbound_timeout_ms;		/* each call to a platform */
+	char	*x_client_id;
+	char	*x_client_secret;		/* secret */
+	char	*x_client_secret_file;
+	char	*x_authorize_url;
+	char	*x_token_url;
+	char	*x_api_base;
+	char	*linkedin_client_id;
+	char	*linkedin_client_secret;	/* secret */
+	char	*linkedin_client_secret_file;
+	char	*linkedin_authorize_url;
+	char	*linkedin_token_url;
+	char	*linkedin_api_base;
+	char	*instagram_app_id;
+	char	*instagram_app_secret;		/* secret */
+	char	*instagram_app_secret_file;
+	char	*instagram_authorize_url;
+	char	*instagram_graph_base;
+	char	*instagram_api_version;
+
+	/* Server-Sent Events (events.c) and health. */
+	int	 max_event_streams;		/* open streams at once */
+	int	 event_keepalive_sec;		/* ": keep-alive" interval */
+	bool	 health_requires_dispatcher;	/* stale dispatcher = 503 */
 };
 
 extern struct api_config api_config;

@@ -26,6 +26,20 @@ int	handle_auth_refresh(struct api_request *, struct api_response *);
 int	handle_auth_logout(struct api_request *, struct api_response *);
 int	handle_auth_password(struct api_request *, struct api_response *);
 
+/*
+ * handlers/accounts.c: connecting social accounts (OAuth 2.0, pasted
+ * tokens).  accounts_configure borrows the sealing keys for the process
+ * lifetime; an empty ring makes these endpoints answer 503.
+ */
+struct seal_ring;
+void	accounts_configure(const struct seal_ring *ring);
+int	handle_accounts_oauth_begin(struct api_request *, struct api_response *);
+int	handle_accounts_oauth_callback(struct api_request *, struct api_response *);
+int	handle_accounts_paste(struct api_request *, struct api_response *);
+
+/* handlers/events.c: GET /api/v1/events/, Server-Sent Events (events.c). */
+int	handle_events(struct api_request *, struct api_response *);
+
 /* handlers/sql.c: a route whose row names its SQL API call. */
 int	handle_sql(struct api_request *, struct api_response *);
 

@@ -9,7 +9,9 @@
  *
  * Shutdown: SIGINT/SIGTERM are blocked in every thread and taken by
  * sigwait() here, so no handler runs in a worker.  The daemon stops
- * accepting (MHD_quiesce_daemon), requests in flight get up to
+ * accepting (MHD_quiesce_daemon), event streams are ended and their
+ * listener thread joined (events.c: a suspended connection must be resumed
+ * before MHD_stop_daemon), requests in flight get up to
  * shutdown_timeout_sec to finish, then MHD_stop_daemon closes everything
  * and the process exits 0.  SIGPIPE is ignored (a peer closing mid-write
  * is an error return, not a signal).
@@ -34,8 +36,12 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "events.h"
+#include "handlers.h"
 #include "metrics.h"
+#include "outbound.h"
 #include "request.h"
+#include "seal.h"
 
 #define DEFAULT_CONF	"conf/api.conf"
 
@@ -94,7 +100,9 @@ daemon_start(void)
 		    api_config.listen_address);
 		return (NULL);
 	}
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* Event streams suspend their connection while they have nothing to say. */
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_SUSPEND_RESUME;
 	flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ?
 	    MHD_USE_EPOLL : MHD_USE_POLL;
 	if (v6)
@@ -184,6 +192,27 @@ configure_auth(void)
 	return (0);
 }
 
+/*
+ * configure_tokens parses the keys that seal social tokens into ring
+ * (static: accounts.c borrows it for the process lifetime).  No keys is
+ * not an error: connecting accounts then answers 503.  Returns 0 or -1.
+ */
+static int
+configure_tokens(struct seal_ring *ring)
+{
+	char	 err[256];
+
+	if (seal_ring_parse(ring, api_config.token_keys, api_config.token_key_id,
+	    err, sizeof(err)) == -1) {
+		fprintf(stderr, "caas-api: %s\n", err);
+		return (-1);
+	}
+	if (!seal_ring_ready(ring))
+		fprintf(stderr, "caas-api: token_keys not set: social accounts cannot be connected\n");
+	accounts_configure(ring);
+	return (0);
+}
+
 /* wait_in_flight gives running requests up to timeout_sec to finish. */
 static void
 wait_in_flight(int timeout_sec)
@@ -221,6 +250,7 @@ serve(const sigset_t *stop)
 		;
 	fprintf(stderr, "caas-api: signal %d, shutting down\n", sig);
 	lsock = MHD_quiesce_daemon(d);
+	events_stop();
 	wait_in_flight(api_config.shutdown_timeout_sec);
 	MHD_stop_daemon(d);
 	if (lsock != MHD_INVALID_SOCKET)
@@ -235,6 +265,8 @@ main(int argc, char **argv)
 	bool			 check_only = false;
 	char			 err[1024];
 	static struct db_config	 dbcfg;
+	static struct events_config evcfg;
+	static struct seal_ring	 ring;
 	sigset_t		 stop;
 	int			 i, rc;
 
@@ -259,8 +291,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "caas-api: %s\n", err);
 		return (EXIT_FAILURE);
 	}
+	if (configure_tokens(&ring) == -1) {	/* checks token_keys, also for --check-config */
+		config_cleanup(&api_config);
+		return (EXIT_FAILURE);
+	}
 	if (check_only) {
 		fprintf(stderr, "caas-api: %s: configuration ok\n", conf);
+		seal_ring_clear(&ring);
 		config_cleanup(&api_config);
 		return (EXIT_SUCCESS);
 	}
@@ -274,17 +311,26 @@ main(int argc, char **argv)
 		config_cleanup(&api_config);
 		return (EXIT_FAILURE);
 	}
+	evcfg.conninfo = api_config.database_url;
+	evcfg.max_streams = api_config.max_event_streams;
+	evcfg.keepalive_sec = api_config.event_keepalive_sec;
+	evcfg.idle_timeout_sec = api_config.connection_timeout_sec;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
-	if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0 ||
-	    metrics_init(api_routes) == -1 || request_init() == -1) {
+	if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0 || outbound_global_init() == -1 ||
+	    metrics_init(api_routes) == -1 || request_init() == -1 ||
+	    events_start(&evcfg) == -1) {
 		fprintf(stderr, "caas-api: start-up failed\n");
 		return (EXIT_FAILURE);
 	}
 	rc = serve(&stop);
+	events_stop();		/* when serve failed before its own call */
+	events_cleanup();
+	outbound_global_cleanup();
 	metrics_cleanup();
+	seal_ring_clear(&ring);
 	config_cleanup(&api_config);
 	return (rc);
 }

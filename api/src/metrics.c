@@ -8,13 +8,22 @@
  * atomic: a scrape may see one request's count a moment before its
  * latency, which Prometheus tolerates.  The arrays are allocated by
  * metrics_init before any thread starts and freed after they stop.
+ *
+ * Each scrape also asks the database once for caas.service_status() (the
+ * dispatcher's heartbeat, the queue, publishing lateness) and prints it as
+ * gauges and a histogram; when the database is down those series are
+ * left out and the request series still print.
  */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "api.h"
+#include "db.h"
+#include "events.h"
 #include "handlers.h"
 #include "metrics.h"
 
@@ -172,7 +181,83 @@ metrics_render(struct buf *b)
 	    "# HELP caas_db_acquisitions_total Database connections taken.\n"
 	    "# TYPE caas_db_acquisitions_total counter\ncaas_db_acquisitions_total %lu\n",
 	    atomic_load(&db_in_use), atomic_load(&db_acquired));
+	rc |= buf_appendf(b, "# HELP caas_event_streams Server-Sent Event streams open.\n"
+	    "# TYPE caas_event_streams gauge\ncaas_event_streams %ld\n", events_stream_count());
 	return (rc == 0 ? 0 : -1);
+}
+
+/* gauge prints one gauge from a JSON number; nothing when it is null. */
+static int
+gauge(struct buf *b, const char *name, const char *help, json_t *v)
+{
+	if (!json_is_number(v))
+		return (0);
+	return (buf_appendf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n",
+	    name, help, name, name, json_number_value(v)));
+}
+
+/*
+ * render_lateness prints {"buckets":[[le, cumulative]...,["+Inf", n]],
+ * "sum", "count"} as the histogram caas_publish_lateness_seconds.
+ */
+static int
+render_lateness(struct buf *b, json_t *h)
+{
+	const char	*name = "caas_publish_lateness_seconds";
+	json_t		*bk, *le;
+	size_t		 i;
+	int		 rc;
+
+	if (!json_is_array(bk = json_object_get(h, "buckets")) ||
+	    !json_is_number(json_object_get(h, "count")))
+		return (0);
+	rc = buf_appendf(b, "# HELP %s Time from a post's due instant to its publication, "
+	    "posts published in the recent window.\n# TYPE %s histogram\n", name, name);
+	for (i = 0; i < json_array_size(bk); i++) {
+		le = json_array_get(json_array_get(bk, i), 0);
+		if (json_is_number(le))
+			rc |= buf_appendf(b, "%s_bucket{le=\"%g\"} %.17g\n", name,
+			    json_number_value(le),
+			    json_number_value(json_array_get(json_array_get(bk, i), 1)));
+		else if (json_is_string(le))
+			rc |= buf_appendf(b, "%s_bucket{le=\"+Inf\"} %.17g\n", name,
+			    json_number_value(json_array_get(json_array_get(bk, i), 1)));
+	}
+	rc |= buf_appendf(b, "%s_sum %.17g\n%s_count %.17g\n", name,
+	    json_number_value(json_object_get(h, "sum")), name,
+	    json_number_value(json_object_get(h, "count")));
+	return (rc);
+}
+
+/* render_service prints caas.service_status()'s JSON as series. */
+static int
+render_service(struct buf *b, const char *status_json)
+{
+	json_t	*st = json_loads(status_json, 0, NULL);
+	int	 rc = 0;
+
+	if (!json_is_object(st)) {
+		json_decref(st);
+		return (0);
+	}
+	rc |= buf_appendf(b, "# HELP caas_dispatcher_up 1 when a dispatcher's heartbeat is fresh.\n"
+	    "# TYPE caas_dispatcher_up gauge\ncaas_dispatcher_up %d\n",
+	    json_is_string(json_object_get(st, "dispatcher")) &&
+	    strcmp(json_string_value(json_object_get(st, "dispatcher")), "ok") == 0);
+	rc |= gauge(b, "caas_dispatcher_heartbeat_age_seconds",
+	    "Age of the newest dispatcher heartbeat.", json_object_get(st, "heartbeat_age_s"));
+	rc |= gauge(b, "caas_dispatch_queue_depth", "Posts due and waiting to be sent.",
+	    json_object_get(st, "queue_depth"));
+	rc |= gauge(b, "caas_dispatch_publishing", "Posts being sent now.",
+	    json_object_get(st, "publishing"));
+	/* No post waiting is an age of 0, not an unknown one. */
+	rc |= buf_appendf(b, "# HELP caas_dispatch_oldest_due_age_seconds How long the oldest "
+	    "waiting post has been due.\n# TYPE caas_dispatch_oldest_due_age_seconds gauge\n"
+	    "caas_dispatch_oldest_due_age_seconds %.17g\n",
+	    json_number_value(json_object_get(st, "oldest_due_age_s")));
+	rc |= render_lateness(b, json_object_get(st, "lateness"));
+	json_decref(st);
+	return (rc);
 }
 
 /*
@@ -182,9 +267,18 @@ metrics_render(struct buf *b)
 int
 handle_metrics(struct api_request *req, struct api_response *resp)
 {
-	(void)req;
+	char	*status = NULL;
+	int	 rc;
+
+	/* The database's view first: a failure here must not lose the rest. */
+	if (db_query(req, resp, false, "SELECT caas.service_status()", 0, NULL, &status) == -1)
+		status = NULL;
+	resp->nheaders = 0;
 	buf_cleanup(&resp->body);
-	if (metrics_render(&resp->body) == -1)
+	rc = metrics_render(&resp->body);
+	if (status != NULL && render_service(&resp->body, status) != 0)
+		rc = -1;
+	if (rc == -1)
 		return (respond_error(resp, 500, "internal_error",
 		    "Could not render metrics.", NULL, NULL));
 	resp->status = 200;

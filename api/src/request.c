@@ -254,6 +254,32 @@ add_cors(struct request_state *st, struct MHD_Response *r)
 }
 
 /*
+ * make_response builds libmicrohttpd's response: a copy of the body, or
+ * the stream the handler set up (whose free callback then belongs to the
+ * response, or is called here when none can be made).
+ */
+static struct MHD_Response *
+make_response(struct api_response *resp, struct MHD_Connection *conn)
+{
+	struct MHD_Response	*r;
+
+	if (resp->stream_read == NULL)
+		return (MHD_create_response_from_buffer(resp->body.len,
+		    resp->body.data != NULL ? resp->body.data : (char *)"",
+		    MHD_RESPMEM_MUST_COPY));
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	    resp->stream_read, resp->stream_cls, resp->stream_free);
+	if (r == NULL)
+		resp->stream_free(resp->stream_cls);
+	else	/* a stream is quiet for long stretches: no idle timeout */
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	resp->stream_read = NULL;
+	resp->stream_free = NULL;
+	resp->stream_cls = NULL;
+	return (r);
+}
+
+/*
  * queue_response hands st->resp to libmicrohttpd (copying the body).
  * Returns the MHD result; MHD_NO closes the connection.
  */
@@ -263,17 +289,15 @@ queue_response(struct request_state *st, struct MHD_Connection *conn)
 	struct api_response	*resp = &st->resp;
 	struct MHD_Response	*r;
 	enum MHD_Result		 ret;
+	bool			 stream = resp->stream_read != NULL;
 	int			 i;
 
 	if (resp->status < 100 || resp->status > 599)
 		respond_error(resp, 500, "internal_error",
 		    "The server could not complete the request.", NULL, NULL);
-	r = MHD_create_response_from_buffer(resp->body.len,
-	    resp->body.data != NULL ? resp->body.data : (char *)"",
-	    MHD_RESPMEM_MUST_COPY);
-	if (r == NULL)
+	if ((r = make_response(resp, conn)) == NULL)
 		return (MHD_NO);
-	if (resp->body.len > 0)
+	if (resp->body.len > 0 || stream)
 		MHD_add_response_header(r, "Content-Type", resp->content_type != NULL ?
 		    resp->content_type : "application/json");
 	MHD_add_response_header(r, "X-Request-Id", st->req.request_id);

@@ -6,6 +6,8 @@
  * adding such an endpoint is one row here plus its SQL function in the
  * extension.  Authorisation is decided in the database: a row only says
  * whether a caller must be authenticated.  Trailing slashes are optional.
+ * Rows with a handler of their own may list the query parameters it reads
+ * in args ("q:<name>"), for the OpenAPI document.
  */
 #include <stddef.h>
 
@@ -20,7 +22,7 @@
 const struct api_route api_routes[] = {
 	/* -------------------------------------------------------- service */
 	{ "GET", "/api/v1/health/", handle_health, API_AUTH_NONE, 0,
-	  "Database reachable", "service", NULL, NULL, 0 },
+	  "Service health: database reachable, dispatcher alive", "service", NULL, NULL, 0 },
 	{ "GET", "/metrics", handle_metrics, API_AUTH_NONE, 0,
 	  "Prometheus metrics", "service", NULL, NULL, 0 },
 	{ "GET", "/api/schema/", handle_openapi, API_AUTH_NONE, 0,
@@ -174,6 +176,10 @@ const struct api_route api_routes[] = {
 	{ "POST", ORG "/posts/{post}/cancel/", handle_sql, API_AUTH_USER, 0,
 	  "Cancel a post", "posts",
 	  "SELECT caas.post_cancel($1::uuid, $2::uuid)", "p0 p1", 200 },
+	{ "POST", ORG "/posts/{post}/resolve/", handle_sql, API_AUTH_USER, JSON_SMALL,
+	  "Settle an unconfirmed post: published (with its remote id) or failed", "posts",
+	  "SELECT caas.post_resolve($1::uuid, $2::uuid, $3, $4, $5)",
+	  "p0 p1 b:resolution b:remote_id b:remote_url", 200 },
 
 	/* ------------------------------------------------ social accounts */
 	{ "GET", ORG "/accounts/", handle_sql, API_AUTH_USER, 0,
@@ -185,6 +191,20 @@ const struct api_route api_routes[] = {
 	{ "DELETE", ORG "/accounts/{account}/", handle_sql, API_AUTH_USER, 0,
 	  "Disconnect a social account", "accounts",
 	  "SELECT caas.account_disconnect($1::uuid, $2::uuid)", "p0 p1", 200 },
+	{ "POST", ORG "/accounts/", handle_accounts_paste, API_AUTH_USER, JSON_SMALL,
+	  "Connect a social account with a pasted token (checked with the platform)", "accounts",
+	  NULL, NULL, 201 },
+	{ "POST", ORG "/accounts/oauth/{platform}/", handle_accounts_oauth_begin, API_AUTH_USER, 0,
+	  "Start connecting a social account by OAuth: the authorisation URL", "accounts",
+	  NULL, NULL, 201 },
+	{ "GET", "/api/v1/oauth/{platform}/callback/", handle_accounts_oauth_callback, API_AUTH_NONE, 0,
+	  "OAuth callback: the platform sends the browser here", "accounts",
+	  NULL, "q:code q:state q:error", 201 },
+
+	/* --------------------------------------------------------- events */
+	{ "GET", "/api/v1/events/", handle_events, API_AUTH_USER, 0,
+	  "Server-Sent Events: status changes of an organisation's posts and accounts", "events",
+	  NULL, "q:org_id", 200 },
 
 	{ NULL, NULL, NULL, API_AUTH_NONE, 0, NULL, NULL, NULL, NULL, 0 }
 };

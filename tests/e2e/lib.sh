@@ -4,7 +4,8 @@
 # Needs PGHOST/PGPORT/PGDATABASE (tests/run.sh exports them) and the built
 # api/build/caas-api.  api_start starts a server on a free port with a fresh
 # random JWT secret and waits (bounded polling) until /api/v1/health/
-# answers; a trap stops it on exit.  Helpers print TAP lines.
+# answers (200, or 503 when its database or dispatcher is missing); a trap
+# stops it on exit.  Helpers print TAP lines.
 set -uo pipefail
 
 E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,7 +26,11 @@ api_stop() {
 trap 'api_stop; rm -rf "$E2E_TMP"' EXIT
 
 # api_start [ENV=VALUE...] — start the server; sets API (base URL).
-# API_WRAPPER, when set, prefixes the command (valgrind ...).
+# API_WRAPPER, when set, prefixes the command (valgrind ...); CAAS_API_BIN
+# names another build (api/build-asan/caas-api).  No
+# dispatcher runs in these suites, so health does not require one unless
+# the caller passes CAAS_API_HEALTH_REQUIRES_DISPATCHER=yes; OAuth callbacks
+# point back at this server.
 api_start() {
 	local port i
 	port=$(pg_pick_port) || exit 1
@@ -34,11 +39,17 @@ api_start() {
 		CAAS_API_LISTEN_ADDRESS=127.0.0.1 \
 		CAAS_API_DATABASE_URL="host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=caas_authenticator" \
 		CAAS_API_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
-		"$@" ${API_WRAPPER:-} "$E2E_REPO/api/build/caas-api" -c "$E2E_REPO/conf/api.conf" \
+		CAAS_API_HEALTH_REQUIRES_DISPATCHER=no \
+		CAAS_API_OAUTH_REDIRECT_BASE="$API" \
+		"$@" ${API_WRAPPER:-} "${CAAS_API_BIN:-$E2E_REPO/api/build/caas-api}" -c "$E2E_REPO/conf/api.conf" \
 		>"$E2E_TMP/api.log" 2>&1 &
 	API_PID=$!
+	# Up once health answers at all: 503 (database or dispatcher missing)
+	# is an answer too, and some suites want to see it.
 	for i in $(seq 1 600); do
-		curl -fsS -o /dev/null "$API/api/v1/health/" 2>/dev/null && return 0
+		case $(curl -sS -o /dev/null -w '%{http_code}' "$API/api/v1/health/" 2>/dev/null) in
+		200 | 503) return 0 ;;
+		esac
 		kill -0 "$API_PID" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -19,6 +19,8 @@ main(void)
 	srunner_add_suite(sr, password_suite());
 	srunner_add_suite(sr, router_suite());
 	srunner_add_suite(sr, config_suite());
+	srunner_add_suite(sr, oauth_suite());
+	srunner_add_suite(sr, sse_suite());
 	srunner_add_suite(sr, buf_suite());
 	srunner_add_suite(sr, seal_suite());
 	srunner_add_suite(sr, backoff_suite());
@@ -35,6 +37,7 @@ main(void)
 	/* bgworker/src/adapters/ */
 	srunner_add_suite(sr, adapters_common_suite());
 	srunner_add_suite(sr, adapters_ratelimit_suite());
+	srunner_add_suite(sr, adapters_oauth_suite());
 	srunner_add_suite(sr, adapter_registry_suite());
 	srunner_add_suite(sr, x_adapter_suite());
 	srunner_add_suite(sr, linkedin_adapter_suite());

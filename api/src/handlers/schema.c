@@ -9,6 +9,11 @@
  * response and the standard error responses, all pointing at the Error
  * schema {code,message,details,hint}.  The document is built with jansson
  * on each request (a few kB; this endpoint is not hot).
+ *
+ * Routes whose request or answer is not plain JSON-in, JSON-out (streams,
+ * redirects, bodies a handler of its own reads) say more in route_docs[]:
+ * the request body's schema, the success media type and schema, extra
+ * responses and required query parameters.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -21,6 +26,85 @@
 #include "api.h"
 #include "handlers.h"
 #include "router.h"
+
+#define ORG	"/api/v1/organizations/{org}"
+
+static const char account_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"account_id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+    "\"platform\":{\"type\":\"string\"},\"external_id\":{\"type\":\"string\"},"
+    "\"handle\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"},"
+    "\"token_expires_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}}}";
+
+/* Extra documentation for some routes; JSON texts, NULL = the default. */
+static const struct route_doc {
+	const char	*method;
+	const char	*pattern;
+	const char	*request;	/* JSON Schema of the request body */
+	const char	*ok_type;	/* media type of the success, default JSON */
+	const char	*ok_schema;	/* JSON Schema of the success body */
+	const char	*extra;		/* more responses: {"302": {...}} */
+	const char	*required_query;	/* space-separated names */
+} route_docs[] = {
+	{ "GET", "/api/v1/health/", NULL, NULL,
+	  "{\"type\":\"object\",\"properties\":{\"status\":{\"enum\":[\"ok\",\"degraded\"]},"
+	  "\"database\":{\"enum\":[\"ok\",\"unreachable\"]},"
+	  "\"dispatcher\":{\"enum\":[\"ok\",\"stale\",\"absent\",\"unknown\"]},"
+	  "\"heartbeat_age_s\":{\"type\":[\"number\",\"null\"]}}}",
+	  "{\"503\":{\"description\":\"Degraded: the database is unreachable, or no dispatcher "
+	  "sent a heartbeat recently (unless health_requires_dispatcher is no); same body\","
+	  "\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\"}}}}}", NULL },
+	{ "POST", ORG "/accounts/",
+	  "{\"type\":\"object\",\"required\":[\"platform\",\"access_token\"],\"properties\":{"
+	  "\"platform\":{\"enum\":[\"x\",\"linkedin\",\"instagram\",\"sandbox\"]},"
+	  "\"access_token\":{\"type\":\"string\"},\"refresh_token\":{\"type\":\"string\"},"
+	  "\"expires_in\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"Seconds the access token lives\"},"
+	  "\"external_id\":{\"type\":\"string\",\"description\":\"sandbox only: the account's id\"},"
+	  "\"handle\":{\"type\":\"string\",\"description\":\"sandbox only\"}}}",
+	  NULL, account_schema,
+	  "{\"502\":\"The platform did not answer\","
+	  "\"503\":\"token_keys not configured, or the database is unavailable\"}", NULL },
+	{ "POST", ORG "/accounts/oauth/{platform}/", NULL, NULL,
+	  "{\"type\":\"object\",\"properties\":{\"authorization_url\":{\"type\":\"string\",\"format\":\"uri\","
+	  "\"description\":\"Send the user's browser here\"},\"state\":{\"type\":\"string\"},"
+	  "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}",
+	  "{\"503\":\"The platform's client id or token_keys is not configured "
+	  "(the message names the setting), or the database is unavailable\"}", NULL },
+	{ "GET", "/api/v1/oauth/{platform}/callback/", NULL, NULL, account_schema,
+	  "{\"302\":\"When oauth_done_url is set: to it, with "
+	  "?status=connected&account_id=... or ?status=error&error=<code>\","
+	  "\"502\":\"The platform did not answer the code exchange or the identity call\"}",
+	  NULL },
+	{ "POST", ORG "/posts/{post}/resolve/",
+	  "{\"type\":\"object\",\"required\":[\"resolution\"],\"properties\":{"
+	  "\"resolution\":{\"enum\":[\"published\",\"failed\"]},"
+	  "\"remote_id\":{\"type\":\"string\",\"description\":\"Required when published\"},"
+	  "\"remote_url\":{\"type\":\"string\"}}}", NULL, NULL, NULL, NULL },
+	{ "GET", "/api/v1/events/", NULL, "text/event-stream",
+	  "{\"type\":\"string\",\"description\":\"Events 'post.state' and 'account.status' "
+	  "(data: the change as JSON), 'resync' (re-fetch: events may have been missed), "
+	  "'end' (the stream closes: token_expired or shutdown); ': keep-alive' comments.\"}",
+	  "{\"503\":\"Too many event streams are open, or the server is shutting down\"}",
+	  "org_id" },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+static const struct route_doc *
+route_doc(const struct api_route *r)
+{
+	const struct route_doc	*d;
+
+	for (d = route_docs; d->method != NULL; d++)
+		if (strcmp(d->method, r->method) == 0 && strcmp(d->pattern, r->pattern) == 0)
+			return (d);
+	return (NULL);
+}
+
+/* doc_json parses one of route_docs' texts (a new reference, or NULL). */
+static json_t *
+doc_json(const char *text)
+{
+	return (text != NULL ? json_loads(text, 0, NULL) : NULL);
+}
 
 static json_t *
 error_schema(void)
@@ -91,9 +175,9 @@ operation_id(const char *method, const char *pattern)
 	return (json_stringn(id, o));
 }
 
-/* The query parameters a handle_sql row reads ("q:<name>" in its args). */
+/* The query parameters a row reads ("q:<name>" in its args). */
 static json_t *
-query_params(const struct api_route *r)
+query_params(const struct api_route *r, const struct route_doc *d)
 {
 	json_t		*list = json_array();
 	const char	*p, *end;
@@ -112,20 +196,28 @@ query_params(const struct api_route *r)
 		integer = strcmp(name, "limit") == 0 ||
 		    (strcmp(name, "from") == 0 && strstr(r->pattern, "/diff/") != NULL) ||
 		    (strcmp(name, "to") == 0 && strstr(r->pattern, "/diff/") != NULL);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:{s:s}}",
-		    "name", name, "in", "query", "required", 0,
-		    "schema", "type", integer ? "integer" : "string"));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}",
+		    "name", name, "in", "query", "required", d != NULL &&
+		    d->required_query != NULL && strstr(d->required_query, name) != NULL,
+		    "schema", integer ? json_pack("{s:s}", "type", "integer") :
+		    len > 3 && strcmp(name + len - 3, "_id") == 0 ?
+		    json_pack("{s:s, s:s}", "type", "string", "format", "uuid") :
+		    json_pack("{s:s}", "type", "string")));
 	}
 	return (list);
 }
 
 /* The success response: the row's status, and what the route answers. */
 static json_t *
-success_response(const struct api_route *r, char status[4])
+success_response(const struct api_route *r, const struct route_doc *d, char status[4])
 {
-	int	code = r->ok_status != 0 ? r->ok_status : 200;
+	int	 code = r->ok_status != 0 ? r->ok_status : 200;
+	json_t	*schema;
 
 	snprintf(status, 4, "%d", code);
+	if (d != NULL && d->ok_schema != NULL && (schema = doc_json(d->ok_schema)) != NULL)
+		return (json_pack("{s:s, s:{s:{s:o}}}", "description", "Success", "content",
+		    d->ok_type != NULL ? d->ok_type : "application/json", "schema", schema));
 	if (code == 204)
 		return (json_pack("{s:s}", "description", "Done; no body"));
 	if (strcmp(r->pattern, "/metrics") == 0)
@@ -141,10 +233,11 @@ success_response(const struct api_route *r, char status[4])
 static json_t *
 operation(const struct api_route *r)
 {
-	json_t	*op, *responses, *query, *ok;
-	char	 status[4];
+	const struct route_doc	*d = route_doc(r);
+	json_t			*op, *responses, *query, *ok, *extra, *body;
+	char			 status[4];
 
-	ok = success_response(r, status);	/* fills status */
+	ok = success_response(r, d, status);	/* fills status */
 	responses = json_object();
 	json_object_set_new(responses, status, ok);
 	json_object_set_new(responses, "400", error_response("Bad request"));
@@ -159,6 +252,17 @@ operation(const struct api_route *r)
 	json_object_set_new(responses, "422", error_response("Invalid input"));
 	json_object_set_new(responses, "500", error_response("Internal error"));
 	json_object_set_new(responses, "503", error_response("Database unavailable"));
+	if (d != NULL && (extra = doc_json(d->extra)) != NULL) {
+		const char	*code;
+		json_t		*v;
+
+		/* "503": "why" is an error envelope, "302": "why" has no body. */
+		json_object_foreach(extra, code, v)
+			json_object_set_new(responses, code, !json_is_string(v) ? json_incref(v) :
+			    code[0] == '3' ? json_pack("{s:O}", "description", v) :
+			    error_response(json_string_value(v)));
+		json_decref(extra);
+	}
 	op = json_pack("{s:s, s:o, s:[s], s:o}",
 	    "summary", r->summary != NULL ? r->summary : "",
 	    "operationId", operation_id(r->method, r->pattern),
@@ -166,15 +270,18 @@ operation(const struct api_route *r)
 	    "responses", responses);
 	if (r->auth == API_AUTH_USER)
 		json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearerAuth"));
-	query = query_params(r);
+	query = query_params(r, d);
 	if (json_array_size(query) > 0)
 		json_object_set_new(op, "parameters", query);
 	else
 		json_decref(query);
+	body = d != NULL ? doc_json(d->request) : NULL;
 	if (r->body_max > 0)
 		json_object_set_new(op, "requestBody", json_pack(
-		    "{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
-		    "application/json", "schema", "type", "object"));
+		    "{s:b, s:{s:{s:o}}}", "required", 1, "content", "application/json",
+		    "schema", body != NULL ? body : json_pack("{s:s}", "type", "object")));
+	else
+		json_decref(body);
 	return (op);
 }
 
