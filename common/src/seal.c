@@ -140,9 +140,10 @@ seal_ring_parse(struct seal_ring *ring, const char *spec,
 		k->kid[colon - p] = '\0';
 		n = seal_b64_decode(colon + 1, (size_t)(end - colon - 1), raw, sizeof(raw));
 		if (n != SEAL_KEY_LEN) {
+			snprintf(err, errlen, "token keys: key %.64s is not 32 bytes in base64", k->kid);
 			explicit_bzero(raw, sizeof(raw));
 			seal_ring_clear(ring);
-			return (snprintf(err, errlen, "token keys: key %.64s is not 32 bytes in base64", k->kid), -1);
+			return (-1);
 		}
 		for (i = 0; i < ring->nkeys; i++)
 			if (strcmp(ring->keys[i].kid, k->kid) == 0) {
