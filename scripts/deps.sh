@@ -55,7 +55,7 @@ fi
 
 # The OpenAPI 3.1 validator tests/e2e/openapi.t runs with node: the npm
 # package @seriousme/openapi-schema-validator, pinned, installed once under
-# tests/tools/ (git-ignored).
+# tests/tools/node_modules (git-ignored).
 OAV_VERSION=2.11.0
 OAV_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/tools"
 if [ ! -f "$OAV_DIR/node_modules/@seriousme/openapi-schema-validator/package.json" ] ||

@@ -11,9 +11,13 @@
 #                       the extension version under development)
 #
 # The platform: PostgreSQL with the caas extension and pg_cron (cluster
-# under var/: var/pgdata, var/run, var/log) and the HTTP API (api/build/
-# caas-api, log var/log/api.log).  The dispatcher joins in a later issue.
-# The API's JWT secret is generated once into var/jwt_secret (mode 600).
+# under var/: var/pgdata, var/run, var/log), the dispatcher running inside
+# it as a background worker (conf/dispatcher.conf; its log lines are in
+# PostgreSQL's log), and the HTTP API (api/build/caas-api, log
+# var/log/api.log).  Secrets are generated once, mode 600: the API's JWT
+# secret in var/jwt_secret and the key ring that seals social tokens in
+# var/token_keys (read by the API and by the dispatcher, so it belongs to
+# the cluster's owner).
 #
 # Environment: CAAS_PG_PORT (default 55432), CAAS_DB (default caas),
 # CAAS_API_PORT (default 8000).
@@ -39,6 +43,20 @@ api_running() {
 	[ -s "$API_PID_FILE" ] && kill -0 "$(cat "$API_PID_FILE")" 2>/dev/null
 }
 
+# secrets_init — generate the local secrets once.
+secrets_init() {
+	mkdir -p "$VAR_DIR"
+	if [ ! -s "$VAR_DIR/jwt_secret" ]; then
+		(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$VAR_DIR/jwt_secret")
+	fi
+	if [ ! -s "$VAR_DIR/token_keys" ]; then
+		(umask 077; printf 'k1:%s\n' "$(head -c 32 /dev/urandom | base64 -w0)" > "$VAR_DIR/token_keys")
+	fi
+	if [ "$(id -u)" -eq 0 ]; then
+		chown postgres: "$VAR_DIR/token_keys"
+	fi
+}
+
 api_start() {
 	local i
 	api_running && return 0
@@ -46,10 +64,8 @@ api_start() {
 		echo "platform: port $API_PORT is taken; choose another with CAAS_API_PORT=..." >&2
 		exit 1
 	fi
-	if [ ! -s "$VAR_DIR/jwt_secret" ]; then
-		(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$VAR_DIR/jwt_secret")
-	fi
 	pg_cluster_paths "$VAR_DIR"
+	CAAS_API_TOKEN_KEYS_FILE="$VAR_DIR/token_keys" CAAS_API_TOKEN_KEY_ID=k1 \
 	CAAS_API_PORT="$API_PORT" \
 	CAAS_API_DATABASE_URL="host=$PGSOCK_DIR port=$PORT dbname=$DB user=caas_authenticator" \
 	CAAS_API_JWT_SECRET_FILE="$VAR_DIR/jwt_secret" \
@@ -58,7 +74,8 @@ api_start() {
 		>>"$VAR_DIR/log/api.log" 2>&1 < /dev/null &
 	echo $! > "$API_PID_FILE"
 	for i in $(seq 1 100); do
-		curl -fsS -o /dev/null "http://127.0.0.1:$API_PORT/api/v1/health/" 2>/dev/null && return 0
+		# 200, or 503 while the dispatcher has not sent its first heartbeat.
+		case $(curl -sS -o /dev/null -w "%{http_code}" "http://127.0.0.1:$API_PORT/api/v1/health/" 2>/dev/null) in 200|503) return 0 ;; esac
 		api_running || break
 		sleep 0.1
 	done
@@ -86,10 +103,13 @@ start_all() {
 		echo "platform: port $PORT is taken by another server; choose one with CAAS_PG_PORT=..." >&2
 		exit 1
 	fi
-	mkdir -p "$VAR_DIR"
+	secrets_init
 	pg_cluster_init "$VAR_DIR"
-	pg_cluster_configure "$VAR_DIR" "$PORT" "$DB"
-	pg_cluster_start "$VAR_DIR"
+	pg_cluster_configure "$VAR_DIR" "$PORT" "$DB" "$REPO_ROOT/conf/dispatcher.conf"
+	# The dispatcher worker reads its secrets' files from the environment
+	# the postmaster starts with.
+	CAAS_DISPATCHER_TOKEN_KEYS_FILE="$VAR_DIR/token_keys" CAAS_DISPATCHER_TOKEN_KEY_ID=k1 \
+		pg_cluster_start "$VAR_DIR"
 	pg_database_setup "$VAR_DIR" "$PORT" "$DB"
 	api_start
 }
@@ -102,7 +122,8 @@ caas is up.
   PostgreSQL  postgresql:///$DB?host=$PGSOCK_DIR&port=$PORT&user=postgres   (Unix socket, trusted locally; TCP 127.0.0.1:$PORT needs a password)
   connect     psql "host=$PGSOCK_DIR port=$PORT dbname=$DB user=postgres"
   try         SELECT plan_id, name, price_cents FROM caas.plans ORDER BY sort_order;
-  log         $PGLOG_FILE
+  log         $PGLOG_FILE   (PostgreSQL and the dispatcher)
+  dispatcher  SELECT caas.service_status();   (posts to the "sandbox" platform publish locally)
   API         http://127.0.0.1:$API_PORT/api/v1/health/   (log: $VAR_DIR/log/api.log)
   OpenAPI     http://127.0.0.1:$API_PORT/api/schema/
   Swagger UI  http://127.0.0.1:$API_PORT/api/schema/swagger-ui/
@@ -148,7 +169,13 @@ reset)
 	echo "platform: local cluster deleted"
 	;;
 status)
-	if cluster_running; then echo "PostgreSQL: running on port $PORT"; else echo "PostgreSQL: stopped"; fi
+	if cluster_running; then
+		echo "PostgreSQL: running on port $PORT"
+		pg_cluster_paths "$VAR_DIR"
+		echo "dispatcher: $(pg_psql "$VAR_DIR" "$PORT" "$DB" -tA -c "SELECT caas.service_status()->>'dispatcher'" 2>/dev/null || echo unknown)"
+	else
+		echo "PostgreSQL: stopped"
+	fi
 	if api_running; then echo "API: running on port $API_PORT"; else echo "API: stopped"; fi
 	;;
 *)
