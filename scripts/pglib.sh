@@ -36,11 +36,13 @@ pg_port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# pg_pick_port — print a free TCP port in 20000..59999.
+# pg_pick_port — print a free TCP port in 20000..59999.  shuf, not
+# $RANDOM: called as $(pg_pick_port), a subshell would start from the
+# parent's $RANDOM state and pick the same port on every call.
 pg_pick_port() {
 	local port i
 	for i in $(seq 1 50); do
-		port=$(( 20000 + RANDOM % 40000 ))
+		port=$(shuf -i 20000-59999 -n 1)
 		if pg_port_free "$port"; then
 			echo "$port"
 			return 0

@@ -224,6 +224,17 @@ ring_has(const struct seal_ring *ring, const char *kid)
 }
 
 int
+dispatch_token_subject(char *out, size_t outlen, const char *platform,
+    const char *external_id)
+{
+	int	 n;
+
+	n = snprintf(out, outlen, "%s:%s", platform != NULL ? platform : "",
+	    external_id != NULL ? external_id : "");
+	return (n < 0 || (size_t)n >= outlen ? -1 : 0);
+}
+
+int
 dispatch_token_open(const struct seal_ring *ring, const char *kid,
     const char *org_id, const char *subject, const char *kind,
     const char *b64, char **out, char *why, size_t whylen)
@@ -264,7 +275,7 @@ static int
 open_access(struct dispatch *d, struct dispatch_job *job,
     const struct queue_post *row)
 {
-	char	 why[256];
+	char	 why[256], subject[320];
 	int	 rc;
 
 	if (row->access_token_enc == NULL) {
@@ -274,9 +285,13 @@ open_access(struct dispatch *d, struct dispatch_job *job,
 		}
 		return (0);
 	}
-	rc = dispatch_token_open(d->p.ring, row->token_key_id, job->org_id,
-	    job->account_id, "access", row->access_token_enc,
-	    &job->access_token, why, sizeof(why));
+	if (dispatch_token_subject(subject, sizeof(subject), row->platform,
+	    row->external_id) == -1)
+		rc = (snprintf(why, sizeof(why), "the account's external id is too long"), -2);
+	else
+		rc = dispatch_token_open(d->p.ring, row->token_key_id, job->org_id,
+		    subject, "access", row->access_token_enc,
+		    &job->access_token, why, sizeof(why));
 	if (rc == -1) {
 		log_warning("post %s: %s; fix token_keys", job->post_id, why);
 		finish_retry(d, job, backoff_delay_ms(&d->p.backoff, job->attempts, -1,

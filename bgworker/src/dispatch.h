@@ -273,6 +273,15 @@ void	dispatch_job_move(struct dispatch *d, struct dispatch_job *job,
 const char *dispatch_outcome_name(enum dispatch_outcome outcome);
 
 /*
+ * dispatch_token_subject writes the identity a social account's tokens are
+ * sealed for (seal.h): "<platform>:<external_id>", the same string caas-api
+ * seals with before the account row exists.  Returns 0, or -1 when it does
+ * not fit in out.
+ */
+int	dispatch_token_subject(char *out, size_t outlen, const char *platform,
+	    const char *external_id);
+
+/*
  * dispatch_token_open opens a sealed token (base64) of account subject in
  * org into a new string the caller wipes and frees.  Returns 0, -1 when
  * the key id is not in the ring (an operator's matter: the token may be

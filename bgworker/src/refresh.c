@@ -215,6 +215,7 @@ seal_new(struct dispatch *d, struct refresh_job *r)
 	const struct adapter_tokens	*t = r->tokens;
 	const char			*kid = seal_current_kid(d->p.ring);
 	const char			*refresh = NULL;
+	char				 subject[320];
 	size_t				 alen = strlen(t->access_token), rlen;
 	long				 n;
 	int64_t				 wall = d->env.wall_ms(d->env.ctx);
@@ -231,7 +232,10 @@ seal_new(struct dispatch *d, struct refresh_job *r)
 	    (r->new_access = strdup(t->access_token)) == NULL)
 		return (fail(r, false, "out of memory"), -1);
 	r->access_len = alen + SEAL_OVERHEAD;
-	n = seal_token(d->p.ring, r->org_id, r->account_id, "access",
+	if (dispatch_token_subject(subject, sizeof(subject), r->adapter->name,
+	    r->external_id) == -1)
+		return (fail(r, false, "the account's external id is too long"), -1);
+	n = seal_token(d->p.ring, r->org_id, subject, "access",
 	    t->access_token, alen, r->access_enc, r->access_len);
 	if (n < 0)
 		return (fail(r, false, "sealing the new access token failed"), -1);
@@ -240,7 +244,7 @@ seal_new(struct dispatch *d, struct refresh_job *r)
 		if ((r->refresh_enc = malloc(rlen + SEAL_OVERHEAD)) == NULL)
 			return (fail(r, false, "out of memory"), -1);
 		r->refresh_len = rlen + SEAL_OVERHEAD;
-		if (seal_token(d->p.ring, r->org_id, r->account_id, "refresh",
+		if (seal_token(d->p.ring, r->org_id, subject, "refresh",
 		    refresh, rlen, r->refresh_enc, r->refresh_len) < 0)
 			return (fail(r, false, "sealing the refresh token failed"), -1);
 	}
@@ -320,7 +324,7 @@ start(struct dispatch *d, struct refresh_job *r)
 static int
 load(struct dispatch *d, struct refresh_job *r, const struct queue_account *row)
 {
-	char	 why[256];
+	char	 why[256], subject[320];
 	int	 rc;
 
 	r->leased = true;
@@ -332,10 +336,13 @@ load(struct dispatch *d, struct refresh_job *r, const struct queue_account *row)
 		return (fail(r, false, "out of memory"), -1);
 	if (row->refresh_token_enc == NULL)
 		return (fail(r, true, "the account has no refresh token"), -1);
-	rc = dispatch_token_open(d->p.ring, row->token_key_id, r->org_id, r->account_id,
+	if (dispatch_token_subject(subject, sizeof(subject), row->platform,
+	    r->external_id) == -1)
+		return (fail(r, true, "the account's external id is too long"), -1);
+	rc = dispatch_token_open(d->p.ring, row->token_key_id, r->org_id, subject,
 	    "refresh", row->refresh_token_enc, &r->refresh_token, why, sizeof(why));
 	if (rc == 0 && row->access_token_enc != NULL)
-		rc = dispatch_token_open(d->p.ring, row->token_key_id, r->org_id, r->account_id,
+		rc = dispatch_token_open(d->p.ring, row->token_key_id, r->org_id, subject,
 		    "access", row->access_token_enc, &r->access_token, why, sizeof(why));
 	if (rc != 0) {
 		if (rc == -1)

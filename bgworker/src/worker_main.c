@@ -16,7 +16,11 @@
  *
  * Signals: SIGTERM sets a flag, writes the wake pipe and sets the latch;
  * the loop stops claiming, lets requests in flight finish for up to
- * shutdown_timeout_sec, records, and the worker exits 0 (not restarted).
+ * shutdown_timeout_sec, records, and the worker exits 1: when the server
+ * is shutting down nothing is restarted anyway, and when only the worker
+ * was told to stop (pg_terminate_backend, kill) the postmaster starts it
+ * again after bgw_restart_time, so posts never stop being published until
+ * the server restarts (exit 0 would unregister it).
  * SIGHUP re-reads postgresql.conf (ProcessConfigFile) in the loop;
  * dispatcher settings need a worker restart.  Postmaster death: the
  * postmaster-death descriptor is among those the loop waits on, and the
@@ -141,9 +145,9 @@ own_conninfo(struct buf *b)
 }
 
 /*
- * wait_for_fix idles after a configuration error until SIGTERM (exit 0) or
- * SIGHUP (exit 1: the postmaster starts the worker again, which reads the
- * fixed file).
+ * wait_for_fix idles after a configuration error until SIGTERM or SIGHUP,
+ * then exits 1: the postmaster starts the worker again, which reads the
+ * fixed file (or, while the server shuts down, nothing restarts).
  */
 static void
 wait_for_fix(void)
@@ -153,7 +157,7 @@ wait_for_fix(void)
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
-	proc_exit(stop_flag ? 0 : 1);
+	proc_exit(1);
 }
 
 void
@@ -164,7 +168,6 @@ caas_dispatcher_worker_main(Datum main_arg)
 	struct buf	conninfo;
 	const char *file;
 	char		err[1024], name[192], hostname[128];
-	enum loop_exit rc;
 
 	pqsignal(SIGTERM, worker_signal);
 	pqsignal(SIGHUP, worker_signal);
@@ -175,6 +178,8 @@ caas_dispatcher_worker_main(Datum main_arg)
 		proc_exit(1);
 	}
 	BackgroundWorkerUnblockSignals();
+	/* No database: shows the worker in pg_stat_activity, nothing more. */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	log_set_sink(elog_sink);
 
 	file = GetConfigOption("caas.dispatcher_config_file", true, false);
@@ -216,12 +221,12 @@ caas_dispatcher_worker_main(Datum main_arg)
 	e.stop = &stop_flag;
 	e.reload = &reload_flag;
 	e.on_reload = on_reload;
-	rc = loop_run(&cfg, &e);
+	(void) loop_run(&cfg, &e);
 
 	curl_global_cleanup();
 	buf_cleanup(&conninfo);
 	dispatcher_config_cleanup(&cfg);
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
-	proc_exit(rc == LOOP_STOPPED ? 0 : 1);
+	proc_exit(1);
 }

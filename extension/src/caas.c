@@ -41,6 +41,9 @@ _PG_init(void)
 /*
  * Register dispatcher worker number index (0-based, passed as its main
  * argument).  The postmaster restarts it 5 s after it exits abnormally.
+ * It attaches to no database (like the logical replication launcher): it
+ * works through libpq, and the backend connection only makes it visible in
+ * pg_stat_activity and stoppable with pg_terminate_backend().
  */
 static void
 caas_dispatcher_register(int index)
@@ -48,7 +51,7 @@ caas_dispatcher_register(int index)
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "caas_dispatcher");

@@ -371,7 +371,7 @@ s_refresh_account(void *ctx, const char *org, const char *account, int lease,
 static void
 open_sealed(const uint8_t *enc, size_t len, const char *kind, char *out, size_t outlen)
 {
-	ck_assert_int_ge(seal_open(&ring, "k1", ORG, ACC, kind, enc, len, out, outlen), 0);
+	ck_assert_int_ge(seal_open(&ring, "k1", ORG, "fake:ext-1", kind, enc, len, out, outlen), 0);
 }
 
 static int
@@ -431,7 +431,8 @@ seal_b64(const char *kind, const char *plain, char *out, size_t outlen)
 	uint8_t		 sealed[256];
 	long		 n;
 
-	n = seal_token(&ring, ORG, ACC, kind, plain, strlen(plain), sealed, sizeof(sealed));
+	/* Sealed for the account's identity "<platform>:<external_id>". */
+	n = seal_token(&ring, ORG, "fake:ext-1", kind, plain, strlen(plain), sealed, sizeof(sealed));
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_gt(seal_b64_encode(sealed, (size_t)n, out, outlen), 0);
 }
@@ -596,8 +597,8 @@ START_TEST(test_token_of_another_row_does_not_open)
 	uint8_t	 sealed[128];
 	long	 n;
 
-	/* Sealed for another account: the AAD differs, the tag fails. */
-	n = seal_token(&ring, ORG, "99999999-9999-4999-8999-999999999999", "access",
+	/* Sealed for another account (fake:ext-2): the AAD differs, the tag fails. */
+	n = seal_token(&ring, ORG, "fake:ext-2", "access",
 	    "tok-x", 5, sealed, sizeof(sealed));
 	ck_assert_int_gt(seal_b64_encode(sealed, (size_t)n, other, sizeof(other)), 0);
 	claim(POST1, "fake", "connected", other, refresh_b64, NULL);
