@@ -17,14 +17,18 @@ deps:
 
 build: deps
 	$(MAKE) -C extension
+	$(MAKE) -C common
 	$(MAKE) -C api
-	$(MAKE) -C bgworker
+	$(MAKE) -C bgworker all worker
+	$(MAKE) -C tests/fakes
+	$(MAKE) -C tests/tools
 	$(MAKE) -C tests/unit all asan
 
-# The extension goes into PostgreSQL's own directories: a preloaded module
-# cannot live anywhere else.
+# The extension and the dispatcher's background-worker module go into
+# PostgreSQL's own directories: a preloaded module cannot live anywhere else.
 install: build
 	$(SUDO) $(MAKE) -C extension install
+	$(SUDO) $(MAKE) -C bgworker install
 
 run: install
 	./scripts/platform.sh run
@@ -48,8 +52,11 @@ test: install
 
 clean:
 	$(MAKE) -C extension clean
+	$(MAKE) -C common clean
 	$(MAKE) -C api clean
 	$(MAKE) -C bgworker clean
+	$(MAKE) -C tests/fakes clean
+	$(MAKE) -C tests/tools clean
 	$(MAKE) -C tests/unit clean
 
 .PHONY: all deps build install run start stop status reset test clean
