@@ -628,6 +628,10 @@ RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, caas
+-- The lookup is by primary key.  A plan cached while content_versions was
+-- empty scans it whole, which made bulk inserts quadratic (10,000 content
+-- items: 3.6 s).
+SET enable_seqscan = off
 AS $$
 DECLARE
   v caas.content_versions;
@@ -2351,6 +2355,16 @@ REVOKE EXECUTE ON FUNCTION
 -- to be 'user' (caas._post_require_move), so a user cannot, say, put a
 -- publishing post back to scheduled.
 --
+-- Cost: the dispatcher moves thousands of posts a second, so the check must
+-- not run a query per row.  caas._post_move_listed(from, to) is the
+-- catalogue compiled into a plain SQL expression (no table, no SET clause),
+-- which PostgreSQL inlines into the trigger's WHEN condition: a listed move
+-- is decided in the executor without calling any function, and only a move
+-- the expression does not list reaches caas._post_check_transition, which
+-- asks the table itself and raises.  A statement trigger on the catalogue
+-- compiles the expression again after every change to it, in the same
+-- transaction, so the table stays the one source of truth.
+--
 
 -- ------------------------------------------------------ state machine --
 
@@ -2367,21 +2381,6 @@ COMMENT ON COLUMN caas.post_transitions.from_state IS 'State the post is in.';
 COMMENT ON COLUMN caas.post_transitions.to_state IS 'State the post may move to.';
 COMMENT ON COLUMN caas.post_transitions.actor IS 'Who makes this move: user (through the scheduling functions), dispatcher (claim and record), or system (sweeper, account disconnection).';
 COMMENT ON COLUMN caas.post_transitions.description IS 'When and why the move happens.';
-
-INSERT INTO caas.post_transitions (from_state, to_state, actor, description) VALUES
-  ('scheduled',   'publishing',  'dispatcher', 'a dispatcher claims the due post and leases it'),
-  ('scheduled',   'cancelled',   'user',       'a person cancels the post, or its account is disconnected'),
-  ('scheduled',   'scheduled',   'user',       'a person reschedules the post to another instant'),
-  ('publishing',  'published',   'dispatcher', 'the platform accepted the post and returned its id'),
-  ('publishing',  'failed',      'dispatcher', 'permanent error, re-authorisation needed, or attempts exhausted'),
-  ('publishing',  'unconfirmed', 'dispatcher', 'the request may have been sent but no answer came (also the sweeper on an expired lease)'),
-  ('publishing',  'scheduled',   'dispatcher', 'retry later after a retryable outcome'),
-  ('unconfirmed', 'published',   'user',       'a person checked the platform: the post is there'),
-  ('unconfirmed', 'failed',      'user',       'a person checked the platform: the post is not there and stays failed'),
-  ('unconfirmed', 'scheduled',   'user',       'a person checked the platform and schedules the post again'),
-  ('unconfirmed', 'cancelled',   'user',       'a person gives the post up'),
-  ('failed',      'scheduled',   'user',       'a person retries the failed post by rescheduling it'),
-  ('cancelled',   'scheduled',   'user',       'a person schedules the cancelled post again');
 
 GRANT SELECT ON caas.post_transitions TO caas_user, caas_dispatcher;
 
@@ -2407,11 +2406,67 @@ $$;
 COMMENT ON FUNCTION caas._post_check_transition() IS
   'Private trigger: refuses with CA002 a change of a scheduled post''s state, or of its run_at/due_at within one state, that caas.post_transitions does not list.';
 
+-- API: Private
+-- Compiled from caas.post_transitions by caas._post_transitions_compile();
+-- this first body lists nothing (every move would then go to the trigger
+-- function, which asks the table).  No SET clause, so that it is inlined:
+-- schema-qualified operators instead.
+CREATE FUNCTION caas._post_move_listed(from_state caas.post_state, to_state caas.post_state)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+AS $$ SELECT false $$;
+COMMENT ON FUNCTION caas._post_move_listed(caas.post_state, caas.post_state) IS
+  'Private: whether caas.post_transitions lists the move, as an expression compiled from the table (inlined into the check_transition trigger''s WHEN condition); recompiled by a trigger whenever the table changes.';
+
+-- API: Private
+CREATE FUNCTION caas._post_transitions_compile()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, caas
+AS $$
+BEGIN
+  EXECUTE format($f$CREATE OR REPLACE FUNCTION caas._post_move_listed(from_state caas.post_state, to_state caas.post_state)
+RETURNS boolean
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+AS %L$f$,
+    ' SELECT ' || coalesce(
+      (SELECT string_agg(format('(from_state OPERATOR(pg_catalog.=) %L::caas.post_state AND to_state OPERATOR(pg_catalog.=) %L::caas.post_state)',
+                                t.from_state, t.to_state), E'\n      OR ' ORDER BY t.from_state, t.to_state)
+         FROM caas.post_transitions t),
+      'false') || ' ');
+  RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION caas._post_transitions_compile() IS
+  'Private trigger: compiles caas.post_transitions into caas._post_move_listed after every change to the table.';
+
+CREATE TRIGGER compile AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON caas.post_transitions
+  FOR EACH STATEMENT EXECUTE FUNCTION caas._post_transitions_compile();
+
+INSERT INTO caas.post_transitions (from_state, to_state, actor, description) VALUES
+  ('scheduled',   'publishing',  'dispatcher', 'a dispatcher claims the due post and leases it'),
+  ('scheduled',   'cancelled',   'user',       'a person cancels the post, or its account is disconnected'),
+  ('scheduled',   'scheduled',   'user',       'a person reschedules the post to another instant'),
+  ('publishing',  'published',   'dispatcher', 'the platform accepted the post and returned its id'),
+  ('publishing',  'failed',      'dispatcher', 'permanent error, re-authorisation needed, or attempts exhausted'),
+  ('publishing',  'unconfirmed', 'dispatcher', 'the request may have been sent but no answer came (also the sweeper on an expired lease)'),
+  ('publishing',  'scheduled',   'dispatcher', 'retry later after a retryable outcome'),
+  ('unconfirmed', 'published',   'user',       'a person checked the platform: the post is there'),
+  ('unconfirmed', 'failed',      'user',       'a person checked the platform: the post is not there and stays failed'),
+  ('unconfirmed', 'scheduled',   'user',       'a person checked the platform and schedules the post again'),
+  ('unconfirmed', 'cancelled',   'user',       'a person gives the post up'),
+  ('failed',      'scheduled',   'user',       'a person retries the failed post by rescheduling it'),
+  ('cancelled',   'scheduled',   'user',       'a person schedules the cancelled post again');
+
 CREATE TRIGGER check_transition BEFORE UPDATE ON caas.scheduled_posts
   FOR EACH ROW
-  WHEN (OLD.state IS DISTINCT FROM NEW.state
-        OR OLD.run_at IS DISTINCT FROM NEW.run_at
-        OR OLD.due_at IS DISTINCT FROM NEW.due_at)
+  WHEN ((OLD.state IS DISTINCT FROM NEW.state
+         OR OLD.run_at IS DISTINCT FROM NEW.run_at
+         OR OLD.due_at IS DISTINCT FROM NEW.due_at)
+        AND NOT caas._post_move_listed(OLD.state, NEW.state))
   EXECUTE FUNCTION caas._post_check_transition();
 
 -- API: Private
@@ -2436,8 +2491,12 @@ COMMENT ON FUNCTION caas._post_require_move(caas.post_state, caas.post_state, te
   'Private: CA002 unless caas.post_transitions lets this actor (user, dispatcher, system) make the move.';
 
 
+-- caas._post_move_listed keeps PUBLIC's EXECUTE: a trigger's WHEN condition
+-- runs with the privileges of whoever updates the table, and the function
+-- tells nothing caas.post_transitions does not.
 REVOKE EXECUTE ON FUNCTION
-  caas._post_check_transition(), caas._post_require_move(caas.post_state, caas.post_state, text)
+  caas._post_check_transition(), caas._post_require_move(caas.post_state, caas.post_state, text),
+  caas._post_transitions_compile()
   FROM PUBLIC;
 --
 -- 077_api_posts.sql — scheduling (the SQL API for posts).  The
@@ -2904,9 +2963,20 @@ GRANT EXECUTE ON FUNCTION
 --
 -- Recording: dispatch_record records one outcome; dispatch_record_batch a
 -- whole loop iteration's outcomes in one round trip, each exactly as
--- dispatch_record would, in its own subtransaction (both call
--- caas._dispatch_record).  A retry due within 60 s wakes the dispatchers
--- like a new post does (caas._post_wake: one NOTIFY per transaction).
+-- dispatch_record would (caas._dispatch_record): set-based for the whole
+-- batch when every outcome applies (caas._dispatch_record_all), else one
+-- subtransaction per outcome.  A retry due within 60 s wakes the
+-- dispatchers like a new post does (caas._post_wake: one NOTIFY per
+-- transaction).
+--
+-- Plans: a dispatcher's session runs the same statements thousands of times
+-- and PL/pgSQL keeps their plans, made when the tables were as they were
+-- then.  A fresh post_attempts looks empty to the planner, which then
+-- prefers reading all of it to an index lookup, and keeps that plan while
+-- the table grows (a batch of 20 outcomes took 2 ms at first, 11 ms after
+-- 10,000 posts).  Every statement here reaches rows by key or through the
+-- partial indexes, so the functions that run them turn sequential scans off
+-- (SET enable_seqscan = off, also for the triggers they fire).
 --
 
 -- The Instagram container id (or another platform's in-flight handle),
@@ -2923,13 +2993,14 @@ CREATE INDEX scheduled_posts_published_idx ON caas.scheduled_posts (published_at
 -- ------------------------------------------------------------ helpers --
 
 -- API: Private
+-- No SET clause, so that PostgreSQL inlines it (a claim calls it twice per
+-- post): schema-qualified calls instead.
 CREATE FUNCTION caas._b64(data bytea)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, caas
 AS $$
-  SELECT translate(encode(data, 'base64'), E'\n', '')
+  SELECT pg_catalog.translate(pg_catalog.encode(data, 'base64'), E'\n', '')
 $$;
 COMMENT ON FUNCTION caas._b64(bytea) IS
   'Private: standard base64 on one line (encode() breaks lines every 76 characters); NULL for NULL.';
@@ -2982,13 +3053,10 @@ RETURNS SETOF jsonb
 LANGUAGE plpgsql
 VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, caas
--- Planned with the actual batch size: with LIMIT as an unknown parameter
--- the planner expects a tenth of the table, hash-joins the leased keys
--- against a sequential scan of all posts and takes 230 ms per claim at 1M
--- posts (bench/run.sh); with the real LIMIT it is a nested loop on the
--- primary key.
-SET plan_cache_mode = force_custom_plan
+SET enable_seqscan = off
 AS $$
+DECLARE
+  due tid[];
 BEGIN
   IF batch IS NULL OR batch NOT BETWEEN 1 AND 10000 THEN
     RAISE EXCEPTION USING ERRCODE = '22023',
@@ -2997,21 +3065,31 @@ BEGIN
       HINT = 'Claim 1 to 10000 posts at a time.';
   END IF;
   PERFORM caas._dispatch_check_lease(lease_seconds);
-  RETURN QUERY
-  WITH due AS (
-    SELECT s.org_id, s.post_id
-      FROM caas.scheduled_posts s
+  -- Two statements.  The first locks the due posts and is planned at every
+  -- call (EXECUTE) with the actual batch size: with LIMIT as an unknown
+  -- parameter the planner expects a tenth of the table and may sort a
+  -- sequential scan.  The second leases what the first locked, through the
+  -- rows' ctids (a TID scan per post, whatever the table's size), and is
+  -- planned once per session: planning it at every claim took a fifth of
+  -- the claim's time.  A locked row cannot change, so its ctid still names
+  -- it, and the second statement's snapshot, taken after the lock, sees it.
+  EXECUTE $q$SELECT array_agg(d.ctid) FROM (
+    SELECT s.ctid FROM caas.scheduled_posts s
      WHERE s.state = 'scheduled' AND s.run_at <= now()
      ORDER BY s.run_at
-     LIMIT dispatch_claim.batch
-       FOR UPDATE SKIP LOCKED
-  ), claimed AS (
+     LIMIT $1
+       FOR UPDATE SKIP LOCKED) d$q$
+    INTO due USING batch;
+  IF due IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  WITH claimed AS (
     UPDATE caas.scheduled_posts p
        SET state = 'publishing', lease_owner = dispatch_claim.dispatcher,
            lease_expires_at = now() + make_interval(secs => dispatch_claim.lease_seconds),
            attempts = p.attempts + 1
-      FROM due d
-     WHERE p.org_id = d.org_id AND p.post_id = d.post_id
+     WHERE p.ctid = ANY (due) AND p.state = 'scheduled'
     RETURNING p.*
   ), started AS (
     INSERT INTO caas.post_attempts (org_id, post_id, attempt, dispatcher)
@@ -3042,7 +3120,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION caas.dispatch_claim(text, integer, integer) IS
-  'Dispatcher: leases up to batch (1..10000) due posts (state scheduled, run_at passed, oldest first) for lease_seconds (1..86400) in one statement with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, handle, account_status, token_key_id, the sealed access_token_enc and refresh_token_enc (base64), token_expires_at, the pinned version''s text, media_urls, remote_ref (an earlier attempt''s in-flight handle, or null), attempt (the number to pass to dispatch_record), attempts of this run and max_attempts. Commit right after; call the platform with no transaction open.';
+  'Dispatcher: leases up to batch (1..10000) due posts (state scheduled, run_at passed, oldest first) for lease_seconds (1..86400), locked with FOR UPDATE SKIP LOCKED so that concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, handle, account_status, token_key_id, the sealed access_token_enc and refresh_token_enc (base64), token_expires_at, the pinned version''s text, media_urls, remote_ref (an earlier attempt''s in-flight handle, or null), attempt (the number to pass to dispatch_record), attempts of this run and max_attempts. Commit right after; call the platform with no transaction open.';
 
 -- -------------------------------------------------------------- record --
 
@@ -3055,6 +3133,7 @@ RETURNS caas.scheduled_posts
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = pg_catalog, caas
+SET enable_seqscan = off
 AS $$
 DECLARE
   p caas.scheduled_posts;
@@ -3136,6 +3215,120 @@ $$;
 COMMENT ON FUNCTION caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz) IS
   'Dispatcher: records the outcome of an attempt it holds the lease for (CA002 otherwise, P0002 for an unknown post) and moves the post: published (remote id required, stored with the URL; the content becomes published once all its live posts are), retryable (scheduled again at retry_at, default 60 s·2^(n-1), or failed when attempts are exhausted; a retry due within 60 s wakes the dispatchers), needs_reauth (failed, and the account marked needs_reauth), permanent (failed), unknown (unconfirmed: never retried automatically).';
 
+-- API: Private
+CREATE FUNCTION caas._dispatch_record_all(dispatcher text, outcomes jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, caas
+SET enable_seqscan = off
+AS $$
+DECLARE
+  n_posts integer;
+  n_attempts integer;
+  results jsonb;
+  orgs uuid[];
+  contents uuid[];
+  wakes timestamptz[];
+  w timestamptz;
+BEGIN
+  -- The outcomes as rows; an element caas._dispatch_record would refuse
+  -- before reading the database (not an object, a key missing, no outcome,
+  -- published without a remote id) is left out, and a value that does not
+  -- parse raises.  The post's row is locked and moved first, then its
+  -- attempt closed (caas._dispatch_record too locks the post first); a post
+  -- that is not publishing under this dispatcher's lease, or twice in the
+  -- batch, is not updated, nor an attempt that is not this dispatcher's and
+  -- open.  What each outcome does is caas._dispatch_record's, row by row.
+  WITH input AS (
+    SELECT a.n, a.e,
+           (a.e ->> 'org_id')::uuid AS org_id, (a.e ->> 'post_id')::uuid AS post_id,
+           (a.e ->> 'attempt')::integer AS attempt, (a.e ->> 'outcome')::caas.attempt_outcome AS outcome,
+           (a.e ->> 'http_status')::integer AS http_status, left(a.e ->> 'error_message', 2000) AS err,
+           a.e ->> 'remote_id' AS remote_id, a.e ->> 'remote_url' AS remote_url,
+           (a.e ->> 'retry_at')::timestamptz AS retry_at
+      FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS a(e, n)
+     WHERE jsonb_typeof(a.e) = 'object' AND a.e ?& ARRAY['org_id', 'post_id', 'attempt', 'outcome']
+       AND a.e ->> 'outcome' IS NOT NULL
+       AND (a.e ->> 'outcome' <> 'published' OR a.e ->> 'remote_id' IS NOT NULL)
+  ), posts AS (
+    UPDATE caas.scheduled_posts s
+       SET state = CASE i.outcome
+                     WHEN 'published' THEN 'published'
+                     WHEN 'retryable' THEN CASE WHEN s.attempts < s.max_attempts THEN 'scheduled' ELSE 'failed' END
+                     WHEN 'unknown' THEN 'unconfirmed'
+                     ELSE 'failed' END::caas.post_state,
+           lease_owner = NULL, lease_expires_at = NULL,
+           remote_id = CASE WHEN i.outcome = 'published' THEN i.remote_id ELSE s.remote_id END,
+           remote_url = CASE WHEN i.outcome = 'published' THEN i.remote_url ELSE s.remote_url END,
+           published_at = CASE WHEN i.outcome = 'published' THEN now() ELSE s.published_at END,
+           last_error = CASE WHEN i.outcome = 'published' THEN NULL
+                             WHEN i.outcome = 'retryable' AND NOT s.attempts < s.max_attempts
+                               THEN left(format('%s (gave up after %s attempts)', coalesce(i.err, 'retryable error'), s.attempts), 2000)
+                             ELSE coalesce(i.err, i.outcome::text) END,
+           run_at = CASE WHEN i.outcome = 'retryable' AND s.attempts < s.max_attempts
+                         THEN greatest(coalesce(i.retry_at, now() + make_interval(secs => 60 * 2 ^ (s.attempts - 1))),
+                                       s.due_at)
+                         ELSE s.run_at END
+      FROM input i
+     WHERE s.org_id = i.org_id AND s.post_id = i.post_id
+       -- Publishing: a post has a lease owner exactly while it is publishing
+       -- (scheduled_posts_lease_matches_state).  Not spelt "state =
+       -- 'publishing'", which lets the planner scan the partial index of
+       -- publishing posts once per outcome when its statistics say there
+       -- are none (a fresh table: 40,000 rows for a batch of 200).
+       AND s.lease_owner = _dispatch_record_all.dispatcher
+    RETURNING i.n, i.e, i.attempt, i.outcome, i.http_status, i.err, i.remote_id,
+              s.org_id, s.post_id, s.content_id, s.account_id, s.state, s.run_at
+  ), attempts AS (
+    UPDATE caas.post_attempts t
+       SET finished_at = greatest(now(), t.started_at), outcome = p.outcome,
+           http_status = p.http_status, error_message = p.err, remote_id = p.remote_id
+      FROM posts p
+     WHERE t.org_id = p.org_id AND t.post_id = p.post_id AND t.attempt = p.attempt
+       AND t.dispatcher = _dispatch_record_all.dispatcher AND t.finished_at IS NULL
+    RETURNING t.post_id
+  ), accounts AS (
+    -- The first needs_reauth outcome of an account marks it, as in order.
+    -- (Run to completion though nothing reads it, like every data-modifying
+    -- WITH query.)
+    UPDATE caas.social_accounts a
+       SET status = 'needs_reauth', last_error = coalesce(r.err, 'the platform refused the account''s token')
+      FROM (SELECT DISTINCT ON (p.org_id, p.account_id) p.org_id, p.account_id, p.err
+              FROM posts p WHERE p.outcome = 'needs_reauth'
+             ORDER BY p.org_id, p.account_id, p.n) r
+     WHERE a.org_id = r.org_id AND a.account_id = r.account_id AND a.status = 'connected'
+    RETURNING a.account_id
+  )
+  SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM attempts),
+         (SELECT jsonb_agg(jsonb_build_object('post_id', p.e -> 'post_id', 'ok', true, 'state', p.state) ORDER BY p.n)
+            FROM posts p),
+         (SELECT array_agg(p.org_id) FROM posts p WHERE p.state = 'published'),
+         (SELECT array_agg(p.content_id) FROM posts p WHERE p.state = 'published'),
+         (SELECT array_agg(p.run_at ORDER BY p.n) FROM posts p WHERE p.state = 'scheduled')
+    INTO n_posts, n_attempts, results, orgs, contents, wakes;
+  IF n_posts <> jsonb_array_length(outcomes) OR n_attempts <> n_posts THEN
+    RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'not every outcome of the batch applies';
+  END IF;
+
+  -- As caas._content_mark_published, once the batch's posts have moved.
+  UPDATE caas.content c SET status = 'published'
+    FROM unnest(orgs, contents) AS x(org_id, content_id)
+   WHERE c.org_id = x.org_id AND c.content_id = x.content_id AND c.status <> 'published'
+     AND NOT EXISTS (SELECT 1 FROM caas.scheduled_posts s
+                      WHERE s.org_id = c.org_id AND s.content_id = c.content_id
+                        AND s.state NOT IN ('published', 'cancelled'));
+  IF wakes IS NOT NULL THEN
+    FOREACH w IN ARRAY wakes LOOP
+      PERFORM caas._post_wake(w);
+    END LOOP;
+  END IF;
+  RETURN coalesce(results, '[]');
+END;
+$$;
+COMMENT ON FUNCTION caas._dispatch_record_all(text, jsonb) IS
+  'Private: applies a whole batch of outcomes as caas._dispatch_record would one after the other, in a few statements; raises (leaving the caller to roll back and go outcome by outcome) unless every outcome applies.';
+
 CREATE FUNCTION caas.dispatch_record_batch(dispatcher text, outcomes jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -3158,17 +3351,14 @@ BEGIN
   -- subtransaction that writes takes an xid, and past 64 of them a
   -- transaction's snapshot data overflows to pg_subtrans, which slows every
   -- other session's snapshots while it runs.  So the whole batch is first
-  -- tried as one subtransaction, and only when an outcome fails is it
-  -- rolled back and applied one subtransaction per outcome: same result,
-  -- one xid in the common case.
+  -- applied set-based in one subtransaction (caas._dispatch_record_all: a
+  -- statement per table instead of a few per outcome), and only when an
+  -- outcome does not apply is that rolled back and the batch applied one
+  -- subtransaction per outcome: same result, one xid in the common case.
   BEGIN
-    FOR item IN SELECT e FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS a(e, n) ORDER BY n LOOP
-      p := caas._dispatch_record_item(dispatcher, item);
-      results := results || jsonb_build_object('post_id', item -> 'post_id', 'ok', true, 'state', p.state);
-    END LOOP;
-    RETURN to_jsonb(results);
+    RETURN caas._dispatch_record_all(dispatcher, outcomes);
   EXCEPTION WHEN OTHERS THEN
-    results := '{}';
+    NULL;
   END;
   FOR item IN SELECT e FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS a(e, n) ORDER BY n LOOP
     BEGIN
@@ -3184,7 +3374,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION caas.dispatch_record_batch(text, jsonb) IS
-  'Dispatcher: records many outcomes in one round trip. outcomes is an array of {org_id, post_id, attempt, outcome, http_status?, error_message?, remote_id?, remote_url?, retry_at? (ISO 8601)}; each is applied exactly like caas.dispatch_record, in its own subtransaction, so a refused one leaves the others recorded. Returns, in input order, [{post_id, ok: true, state} | {post_id, ok: false, sqlstate, message}]. 22023 when outcomes is not an array.';
+  'Dispatcher: records many outcomes in one round trip. outcomes is an array of {org_id, post_id, attempt, outcome, http_status?, error_message?, remote_id?, remote_url?, retry_at? (ISO 8601)}; each is applied exactly as caas.dispatch_record would apply it, one after the other, and a refused one leaves the others recorded (all at once when every outcome applies, else one subtransaction per outcome). Returns, in input order, [{post_id, ok: true, state} | {post_id, ok: false, sqlstate, message}]. 22023 when outcomes is not an array.';
 
 -- API: Private
 CREATE FUNCTION caas._dispatch_record_item(dispatcher text, item jsonb)
@@ -3216,6 +3406,7 @@ RETURNS void
 LANGUAGE plpgsql
 VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, caas
+SET enable_seqscan = off
 AS $$
 DECLARE
   p caas.scheduled_posts;
@@ -3288,7 +3479,7 @@ REVOKE EXECUTE ON FUNCTION
   caas._b64(bytea), caas._dispatch_check_lease(integer),
   caas._dispatch_lease_held(caas.scheduled_posts, text, integer),
   caas._dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
-  caas._dispatch_record_item(text, jsonb),
+  caas._dispatch_record_item(text, jsonb), caas._dispatch_record_all(text, jsonb),
   caas.dispatch_claim(text, integer, integer),
   caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
   caas.dispatch_record_batch(text, jsonb),
@@ -3841,8 +4032,8 @@ GRANT EXECUTE ON FUNCTION
 --
 -- Every change of a scheduled post's state (its creation included) and of a
 -- social account's status sends pg_notify(caas.events_channel_name(org_id),
--- payload) from an AFTER ROW trigger, whoever makes it (the API functions,
--- the dispatcher, the sweeper, a DBA's plain SQL).  The payload is JSON:
+-- payload) from an AFTER trigger, whoever makes it (the API functions, the
+-- dispatcher, the sweeper, a DBA's plain SQL).  The payload is JSON:
 --   {"type": "post.state", "org_id", "post_id", "state", "previous", "at"}
 --   {"type": "account.status", "org_id", "account_id", "status", "previous", "at"}
 -- with previous null for a new post and "at" the transaction's instant in
@@ -3860,8 +4051,16 @@ GRANT EXECUTE ON FUNCTION
 -- The trigger functions are SECURITY DEFINER like the audit trigger, so
 -- they run the same whichever role's change fires them, and spell
 -- caas.events_channel_name out inline for speed (tests/sql/events.sql checks
--- they agree).  Measured: a claim of 1000 posts takes ~15 ms more with the
--- trigger, against ~60 ms when it called the name and instant functions.
+-- they agree).
+--
+-- Posts change by the thousand (a claim, a batch of outcomes), so their
+-- triggers are statement triggers with transition tables: one query per
+-- statement sends one notification per post whose state changed, in the
+-- order the statement changed them, instead of a PL/pgSQL call per row.  A
+-- trigger with transition tables cannot name columns (UPDATE OF state), so
+-- the update trigger fires for every UPDATE of scheduled_posts and pairs the
+-- old and new rows by primary key to compare their states (nothing changes
+-- a post's key).  Accounts change one at a time and keep a row trigger.
 --
 
 -- API: Private
@@ -3892,25 +4091,36 @@ COMMENT ON FUNCTION caas.events_channel(uuid) IS
   'The NOTIFY channel carrying the organisation''s events (content.read; P0002 for a non-member): post.state and account.status changes as JSON. The API LISTENs on it and streams what arrives to the members as Server-Sent Events.';
 
 -- API: Private
-CREATE FUNCTION caas._post_event()
+CREATE FUNCTION caas._post_events()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, caas
 AS $$
+DECLARE
+  at text := to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
 BEGIN
-  -- caas.events_channel_name and the instant, inline: a claim of 1000 posts
-  -- fires this 1000 times, and two SQL function calls a row (each with its
-  -- own SET search_path) tripled the trigger's cost.
-  PERFORM pg_notify('caas_org_' || replace(NEW.org_id::text, '-', ''), jsonb_build_object(
-    'type', 'post.state', 'org_id', NEW.org_id, 'post_id', NEW.post_id, 'state', NEW.state,
-    'previous', CASE WHEN TG_OP = 'UPDATE' THEN OLD.state END,
-    'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text);
+  -- The channel name inline, as caas.events_channel_name spells it: a
+  -- function call per row would cost more than the rest.
+  IF TG_OP = 'INSERT' THEN
+    PERFORM pg_notify('caas_org_' || replace(n.org_id::text, '-', ''), jsonb_build_object(
+      'type', 'post.state', 'org_id', n.org_id, 'post_id', n.post_id, 'state', n.state,
+      'previous', NULL, 'at', at)::text)
+       FROM new_posts n;
+  ELSE
+    PERFORM pg_notify('caas_org_' || replace(n.org_id::text, '-', ''), jsonb_build_object(
+      'type', 'post.state', 'org_id', n.org_id, 'post_id', n.post_id, 'state', n.state,
+      'previous', o.state, 'at', at)::text)
+       FROM (SELECT row_number() OVER () AS i, x.* FROM new_posts x) n
+       JOIN old_posts o ON o.org_id = n.org_id AND o.post_id = n.post_id
+      WHERE o.state IS DISTINCT FROM n.state
+      ORDER BY n.i;
+  END IF;
   RETURN NULL;
 END;
 $$;
-COMMENT ON FUNCTION caas._post_event() IS
-  'Private trigger: notifies the organisation''s event channel that a scheduled post was created or changed state.';
+COMMENT ON FUNCTION caas._post_events() IS
+  'Private statement trigger: notifies each organisation''s event channel of its scheduled posts the statement created or moved to another state, one notification per post, in the statement''s order.';
 
 -- API: Private
 CREATE FUNCTION caas._account_event()
@@ -3920,7 +4130,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, caas
 AS $$
 BEGIN
-  -- Inline like caas._post_event.
+  -- Inline like caas._post_events.
   PERFORM pg_notify('caas_org_' || replace(NEW.org_id::text, '-', ''), jsonb_build_object(
     'type', 'account.status', 'org_id', NEW.org_id, 'account_id', NEW.account_id, 'status', NEW.status,
     'previous', OLD.status, 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text);
@@ -3931,15 +4141,17 @@ COMMENT ON FUNCTION caas._account_event() IS
   'Private trigger: notifies the organisation''s event channel that a social account changed status.';
 
 CREATE TRIGGER events AFTER INSERT ON caas.scheduled_posts
-  FOR EACH ROW EXECUTE FUNCTION caas._post_event();
-CREATE TRIGGER events_update AFTER UPDATE OF state ON caas.scheduled_posts
-  FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION caas._post_event();
+  REFERENCING NEW TABLE AS new_posts
+  FOR EACH STATEMENT EXECUTE FUNCTION caas._post_events();
+CREATE TRIGGER events_update AFTER UPDATE ON caas.scheduled_posts
+  REFERENCING OLD TABLE AS old_posts NEW TABLE AS new_posts
+  FOR EACH STATEMENT EXECUTE FUNCTION caas._post_events();
 CREATE TRIGGER events_update AFTER UPDATE OF status ON caas.social_accounts
   FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION caas._account_event();
 
 
 REVOKE EXECUTE ON FUNCTION
-  caas.events_channel_name(uuid), caas.events_channel(uuid), caas._post_event(), caas._account_event()
+  caas.events_channel_name(uuid), caas.events_channel(uuid), caas._post_events(), caas._account_event()
   FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION caas.events_channel(uuid) TO caas_user;

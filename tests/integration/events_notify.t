@@ -19,6 +19,9 @@
 #     documented keys; an update keeping the status: nothing;
 #   - dispatch_record_batch retrying two posts within 60 s: their two
 #     events and exactly one caas_posts_due; a retry in an hour: no wake;
+#   - statements changing many posts (the triggers are statement triggers
+#     with transition tables): one event per post, and in a plain UPDATE of
+#     three posts that moves one, only that one's;
 #   - B's channel hears nothing of A.
 # The organisations and the user are deleted after.
 set -uo pipefail
@@ -43,7 +46,7 @@ check() {	# check DESCRIPTION CONDITION-EXIT-STATUS [DIAGNOSTIC]
 	fi
 }
 
-echo "1..16"
+echo "1..18"
 
 suffix=$(q "SELECT substr(md5(random()::text), 1, 8)")
 user=$(q "INSERT INTO caas.users (email, password_hash) VALUES ('events-$suffix@example.com', '\$argon2id\$x') RETURNING user_id")
@@ -171,6 +174,10 @@ check "three more posts scheduled and claimed: six events, one wake" \
 	"$([ "$(count "$out" "$chan_a")" -eq 6 ] && [ "$(count "$out" caas_posts_due)" -eq 1 ]; echo $?)" \
 	"events: $(count "$out" "$chan_a"), wakes: $(count "$out" caas_posts_due)"
 mapfile -t retry < <(q "SELECT post_id FROM caas.scheduled_posts WHERE org_id = '$org' AND state = 'publishing' ORDER BY post_id")
+events=$(payloads "$out" "$chan_a")
+check "the claim of three posts sends one publishing event per post, previous scheduled" \
+	"$([ "$(printf '%s' "$events" | jq -c '[.[] | select(.state == "publishing") | [.post_id, .previous]] | sort')" = \
+	     "[[\"${retry[0]}\",\"scheduled\"],[\"${retry[1]}\",\"scheduled\"],[\"${retry[2]}\",\"scheduled\"]]" ]; echo $?)" "$events"
 soon=$(q "SELECT to_char((now() + interval '5 seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 later=$(q "SELECT to_char((now() + interval '1 hour') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 out=$(step "SET ROLE caas_dispatcher;
@@ -191,5 +198,13 @@ heard_b=$((heard_b + $(count "$out" "$chan_b")))
 check "a retry in an hour sends its event and does not wake the dispatcher" \
 	"$([ "$(count "$out" "$chan_a")" -eq 1 ] && [ "$(count "$out" caas_posts_due)" -eq 0 ]; echo $?)" \
 	"events: $(count "$out" "$chan_a"), wakes: $(count "$out" caas_posts_due)"
+
+out=$(step "UPDATE caas.scheduled_posts
+   SET last_error = 'noted', state = CASE WHEN post_id = '${retry[2]}' THEN 'cancelled'::caas.post_state ELSE state END
+ WHERE post_id IN ('${retry[0]}', '${retry[1]}', '${retry[2]}');")
+heard_b=$((heard_b + $(count "$out" "$chan_b")))
+events=$(payloads "$out" "$chan_a")
+check "an UPDATE of three posts that moves one sends that one's event only" \
+	"$([ "$(printf '%s' "$events" | jq -c '[.[] | [.post_id, .state, .previous]]')" = "[[\"${retry[2]}\",\"cancelled\",\"scheduled\"]]" ]; echo $?)" "$events"
 
 check "B's channel heard nothing of A's changes" "$([ "$heard_b" -eq 0 ]; echo $?)" "heard: $heard_b"

@@ -5,20 +5,22 @@
 -- Covers: caas.events_channel_name(org) is caas_org_ and the id's 32 hex
 -- digits, immutable, private (no caas role may call it); caas.events_channel
 -- as a member (even a viewer) answers that name; for an outsider P0002,
--- without identity 42501; the triggers exist: after INSERT and after
--- UPDATE OF state on scheduled_posts, after UPDATE OF status on
--- social_accounts, the update ones only when the value changed; the
--- trigger functions name the channel exactly as events_channel_name.  The
+-- without identity 42501; the triggers exist: statement triggers with
+-- transition tables after INSERT and after UPDATE on scheduled_posts (the
+-- function compares the old and new states), a row trigger after UPDATE OF
+-- status on social_accounts only when the status changed; the trigger
+-- functions name the channel exactly as events_channel_name.  The
 -- notifications themselves are delivered at commit, which a pgTAP
 -- transaction never reaches: tests/integration/events_notify.t checks
--- their payloads and that an unchanged state sends nothing.
+-- their payloads, one per post of a many-row statement, and that an
+-- unchanged state sends nothing.
 --
 -- Fixed ids (00000000-0000-4000-8000-000000000XXX): 5c1/5c2 organisations,
 -- 5a1 viewer of 5c1, 5a2 owner of 5c2.
 --
 
 BEGIN;
-SELECT plan(13);
+SELECT plan(14);
 
 INSERT INTO caas.users (user_id, email, password_hash) VALUES
   ('00000000-0000-4000-8000-0000000005a1', 'events-viewer@example.com', '$argon2id$x'),
@@ -64,11 +66,14 @@ LANGUAGE sql STABLE
 AS $$ SELECT pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger t WHERE t.tgrelid = tbl AND t.tgname = trigger_name $$;
 
 SELECT is(pg_temp.trigger_of('caas.scheduled_posts', 'events'),
-  'CREATE TRIGGER events AFTER INSERT ON caas.scheduled_posts FOR EACH ROW EXECUTE FUNCTION caas._post_event()',
-  'a new scheduled post notifies its organisation''s channel');
+  'CREATE TRIGGER events AFTER INSERT ON caas.scheduled_posts REFERENCING NEW TABLE AS new_posts FOR EACH STATEMENT EXECUTE FUNCTION caas._post_events()',
+  'new scheduled posts notify their organisation''s channel, once per statement');
 SELECT is(pg_temp.trigger_of('caas.scheduled_posts', 'events_update'),
-  'CREATE TRIGGER events_update AFTER UPDATE OF state ON caas.scheduled_posts FOR EACH ROW WHEN ((old.state IS DISTINCT FROM new.state)) EXECUTE FUNCTION caas._post_event()',
-  'a change of a post''s state notifies it, an update keeping the state does not');
+  'CREATE TRIGGER events_update AFTER UPDATE ON caas.scheduled_posts REFERENCING OLD TABLE AS old_posts NEW TABLE AS new_posts FOR EACH STATEMENT EXECUTE FUNCTION caas._post_events()',
+  'updated posts go to the same function, with their old and new rows ...');
+SELECT ok(position('WHERE o.state IS DISTINCT FROM n.state' IN
+                   (SELECT prosrc FROM pg_catalog.pg_proc WHERE oid = 'caas._post_events()'::regprocedure)) > 0,
+  '... which notifies only the posts whose state changed');
 SELECT is(pg_temp.trigger_of('caas.social_accounts', 'events_update'),
   'CREATE TRIGGER events_update AFTER UPDATE OF status ON caas.social_accounts FOR EACH ROW WHEN ((old.status IS DISTINCT FROM new.status)) EXECUTE FUNCTION caas._account_event()',
   'a change of an account''s status notifies it, an update keeping the status does not');
@@ -76,8 +81,11 @@ SELECT is(pg_temp.trigger_of('caas.social_accounts', 'events_update'),
 -- The trigger functions spell the channel name out inline, for speed.
 SELECT is_empty($$
   SELECT p.proname FROM pg_catalog.pg_proc p
-   WHERE p.oid IN ('caas._post_event()'::regprocedure, 'caas._account_event()'::regprocedure)
-     AND position($q$pg_notify('caas_org_' || replace(NEW.org_id::text, '-', ''), $q$ IN p.prosrc) = 0
+   WHERE (p.oid = 'caas._post_events()'::regprocedure
+          AND (length(p.prosrc) - length(replace(p.prosrc, $q$pg_notify('caas_org_' || replace(n.org_id::text, '-', ''), $q$, '')))
+              / length($q$pg_notify('caas_org_' || replace(n.org_id::text, '-', ''), $q$) <> 2)
+      OR (p.oid = 'caas._account_event()'::regprocedure
+          AND position($q$pg_notify('caas_org_' || replace(NEW.org_id::text, '-', ''), $q$ IN p.prosrc) = 0)
 $$, 'both trigger functions notify the channel caas.events_channel_name names ...');
 SELECT is((SELECT prosrc FROM pg_catalog.pg_proc WHERE oid = 'caas.events_channel_name(uuid)'::regprocedure),
   E'\n  SELECT ''caas_org_'' || replace(org::text, ''-'', '''')\n',

@@ -14,9 +14,20 @@
 --
 -- Recording: dispatch_record records one outcome; dispatch_record_batch a
 -- whole loop iteration's outcomes in one round trip, each exactly as
--- dispatch_record would, in its own subtransaction (both call
--- caas._dispatch_record).  A retry due within 60 s wakes the dispatchers
--- like a new post does (caas._post_wake: one NOTIFY per transaction).
+-- dispatch_record would (caas._dispatch_record): set-based for the whole
+-- batch when every outcome applies (caas._dispatch_record_all), else one
+-- subtransaction per outcome.  A retry due within 60 s wakes the
+-- dispatchers like a new post does (caas._post_wake: one NOTIFY per
+-- transaction).
+--
+-- Plans: a dispatcher's session runs the same statements thousands of times
+-- and PL/pgSQL keeps their plans, made when the tables were as they were
+-- then.  A fresh post_attempts looks empty to the planner, which then
+-- prefers reading all of it to an index lookup, and keeps that plan while
+-- the table grows (a batch of 20 outcomes took 2 ms at first, 11 ms after
+-- 10,000 posts).  Every statement here reaches rows by key or through the
+-- partial indexes, so the functions that run them turn sequential scans off
+-- (SET enable_seqscan = off, also for the triggers they fire).
 --
 
 -- The Instagram container id (or another platform's in-flight handle),
@@ -33,13 +44,14 @@ CREATE INDEX scheduled_posts_published_idx ON caas.scheduled_posts (published_at
 -- ------------------------------------------------------------ helpers --
 
 -- API: Private
+-- No SET clause, so that PostgreSQL inlines it (a claim calls it twice per
+-- post): schema-qualified calls instead.
 CREATE FUNCTION caas._b64(data bytea)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, caas
 AS $$
-  SELECT translate(encode(data, 'base64'), E'\n', '')
+  SELECT pg_catalog.translate(pg_catalog.encode(data, 'base64'), E'\n', '')
 $$;
 COMMENT ON FUNCTION caas._b64(bytea) IS
   'Private: standard base64 on one line (encode() breaks lines every 76 characters); NULL for NULL.';
@@ -92,13 +104,10 @@ RETURNS SETOF jsonb
 LANGUAGE plpgsql
 VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, caas
--- Planned with the actual batch size: with LIMIT as an unknown parameter
--- the planner expects a tenth of the table, hash-joins the leased keys
--- against a sequential scan of all posts and takes 230 ms per claim at 1M
--- posts (bench/run.sh); with the real LIMIT it is a nested loop on the
--- primary key.
-SET plan_cache_mode = force_custom_plan
+SET enable_seqscan = off
 AS $$
+DECLARE
+  due tid[];
 BEGIN
   IF batch IS NULL OR batch NOT BETWEEN 1 AND 10000 THEN
     RAISE EXCEPTION USING ERRCODE = '22023',
@@ -107,21 +116,31 @@ BEGIN
       HINT = 'Claim 1 to 10000 posts at a time.';
   END IF;
   PERFORM caas._dispatch_check_lease(lease_seconds);
-  RETURN QUERY
-  WITH due AS (
-    SELECT s.org_id, s.post_id
-      FROM caas.scheduled_posts s
+  -- Two statements.  The first locks the due posts and is planned at every
+  -- call (EXECUTE) with the actual batch size: with LIMIT as an unknown
+  -- parameter the planner expects a tenth of the table and may sort a
+  -- sequential scan.  The second leases what the first locked, through the
+  -- rows' ctids (a TID scan per post, whatever the table's size), and is
+  -- planned once per session: planning it at every claim took a fifth of
+  -- the claim's time.  A locked row cannot change, so its ctid still names
+  -- it, and the second statement's snapshot, taken after the lock, sees it.
+  EXECUTE $q$SELECT array_agg(d.ctid) FROM (
+    SELECT s.ctid FROM caas.scheduled_posts s
      WHERE s.state = 'scheduled' AND s.run_at <= now()
      ORDER BY s.run_at
-     LIMIT dispatch_claim.batch
-       FOR UPDATE SKIP LOCKED
-  ), claimed AS (
+     LIMIT $1
+       FOR UPDATE SKIP LOCKED) d$q$
+    INTO due USING batch;
+  IF due IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  WITH claimed AS (
     UPDATE caas.scheduled_posts p
        SET state = 'publishing', lease_owner = dispatch_claim.dispatcher,
            lease_expires_at = now() + make_interval(secs => dispatch_claim.lease_seconds),
            attempts = p.attempts + 1
-      FROM due d
-     WHERE p.org_id = d.org_id AND p.post_id = d.post_id
+     WHERE p.ctid = ANY (due) AND p.state = 'scheduled'
     RETURNING p.*
   ), started AS (
     INSERT INTO caas.post_attempts (org_id, post_id, attempt, dispatcher)
@@ -152,7 +171,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION caas.dispatch_claim(text, integer, integer) IS
-  'Dispatcher: leases up to batch (1..10000) due posts (state scheduled, run_at passed, oldest first) for lease_seconds (1..86400) in one statement with FOR UPDATE SKIP LOCKED, so concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, handle, account_status, token_key_id, the sealed access_token_enc and refresh_token_enc (base64), token_expires_at, the pinned version''s text, media_urls, remote_ref (an earlier attempt''s in-flight handle, or null), attempt (the number to pass to dispatch_record), attempts of this run and max_attempts. Commit right after; call the platform with no transaction open.';
+  'Dispatcher: leases up to batch (1..10000) due posts (state scheduled, run_at passed, oldest first) for lease_seconds (1..86400), locked with FOR UPDATE SKIP LOCKED so that concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, handle, account_status, token_key_id, the sealed access_token_enc and refresh_token_enc (base64), token_expires_at, the pinned version''s text, media_urls, remote_ref (an earlier attempt''s in-flight handle, or null), attempt (the number to pass to dispatch_record), attempts of this run and max_attempts. Commit right after; call the platform with no transaction open.';
 
 -- -------------------------------------------------------------- record --
 
@@ -165,6 +184,7 @@ RETURNS caas.scheduled_posts
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = pg_catalog, caas
+SET enable_seqscan = off
 AS $$
 DECLARE
   p caas.scheduled_posts;
@@ -246,6 +266,120 @@ $$;
 COMMENT ON FUNCTION caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz) IS
   'Dispatcher: records the outcome of an attempt it holds the lease for (CA002 otherwise, P0002 for an unknown post) and moves the post: published (remote id required, stored with the URL; the content becomes published once all its live posts are), retryable (scheduled again at retry_at, default 60 s·2^(n-1), or failed when attempts are exhausted; a retry due within 60 s wakes the dispatchers), needs_reauth (failed, and the account marked needs_reauth), permanent (failed), unknown (unconfirmed: never retried automatically).';
 
+-- API: Private
+CREATE FUNCTION caas._dispatch_record_all(dispatcher text, outcomes jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql
+VOLATILE
+SET search_path = pg_catalog, caas
+SET enable_seqscan = off
+AS $$
+DECLARE
+  n_posts integer;
+  n_attempts integer;
+  results jsonb;
+  orgs uuid[];
+  contents uuid[];
+  wakes timestamptz[];
+  w timestamptz;
+BEGIN
+  -- The outcomes as rows; an element caas._dispatch_record would refuse
+  -- before reading the database (not an object, a key missing, no outcome,
+  -- published without a remote id) is left out, and a value that does not
+  -- parse raises.  The post's row is locked and moved first, then its
+  -- attempt closed (caas._dispatch_record too locks the post first); a post
+  -- that is not publishing under this dispatcher's lease, or twice in the
+  -- batch, is not updated, nor an attempt that is not this dispatcher's and
+  -- open.  What each outcome does is caas._dispatch_record's, row by row.
+  WITH input AS (
+    SELECT a.n, a.e,
+           (a.e ->> 'org_id')::uuid AS org_id, (a.e ->> 'post_id')::uuid AS post_id,
+           (a.e ->> 'attempt')::integer AS attempt, (a.e ->> 'outcome')::caas.attempt_outcome AS outcome,
+           (a.e ->> 'http_status')::integer AS http_status, left(a.e ->> 'error_message', 2000) AS err,
+           a.e ->> 'remote_id' AS remote_id, a.e ->> 'remote_url' AS remote_url,
+           (a.e ->> 'retry_at')::timestamptz AS retry_at
+      FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS a(e, n)
+     WHERE jsonb_typeof(a.e) = 'object' AND a.e ?& ARRAY['org_id', 'post_id', 'attempt', 'outcome']
+       AND a.e ->> 'outcome' IS NOT NULL
+       AND (a.e ->> 'outcome' <> 'published' OR a.e ->> 'remote_id' IS NOT NULL)
+  ), posts AS (
+    UPDATE caas.scheduled_posts s
+       SET state = CASE i.outcome
+                     WHEN 'published' THEN 'published'
+                     WHEN 'retryable' THEN CASE WHEN s.attempts < s.max_attempts THEN 'scheduled' ELSE 'failed' END
+                     WHEN 'unknown' THEN 'unconfirmed'
+                     ELSE 'failed' END::caas.post_state,
+           lease_owner = NULL, lease_expires_at = NULL,
+           remote_id = CASE WHEN i.outcome = 'published' THEN i.remote_id ELSE s.remote_id END,
+           remote_url = CASE WHEN i.outcome = 'published' THEN i.remote_url ELSE s.remote_url END,
+           published_at = CASE WHEN i.outcome = 'published' THEN now() ELSE s.published_at END,
+           last_error = CASE WHEN i.outcome = 'published' THEN NULL
+                             WHEN i.outcome = 'retryable' AND NOT s.attempts < s.max_attempts
+                               THEN left(format('%s (gave up after %s attempts)', coalesce(i.err, 'retryable error'), s.attempts), 2000)
+                             ELSE coalesce(i.err, i.outcome::text) END,
+           run_at = CASE WHEN i.outcome = 'retryable' AND s.attempts < s.max_attempts
+                         THEN greatest(coalesce(i.retry_at, now() + make_interval(secs => 60 * 2 ^ (s.attempts - 1))),
+                                       s.due_at)
+                         ELSE s.run_at END
+      FROM input i
+     WHERE s.org_id = i.org_id AND s.post_id = i.post_id
+       -- Publishing: a post has a lease owner exactly while it is publishing
+       -- (scheduled_posts_lease_matches_state).  Not spelt "state =
+       -- 'publishing'", which lets the planner scan the partial index of
+       -- publishing posts once per outcome when its statistics say there
+       -- are none (a fresh table: 40,000 rows for a batch of 200).
+       AND s.lease_owner = _dispatch_record_all.dispatcher
+    RETURNING i.n, i.e, i.attempt, i.outcome, i.http_status, i.err, i.remote_id,
+              s.org_id, s.post_id, s.content_id, s.account_id, s.state, s.run_at
+  ), attempts AS (
+    UPDATE caas.post_attempts t
+       SET finished_at = greatest(now(), t.started_at), outcome = p.outcome,
+           http_status = p.http_status, error_message = p.err, remote_id = p.remote_id
+      FROM posts p
+     WHERE t.org_id = p.org_id AND t.post_id = p.post_id AND t.attempt = p.attempt
+       AND t.dispatcher = _dispatch_record_all.dispatcher AND t.finished_at IS NULL
+    RETURNING t.post_id
+  ), accounts AS (
+    -- The first needs_reauth outcome of an account marks it, as in order.
+    -- (Run to completion though nothing reads it, like every data-modifying
+    -- WITH query.)
+    UPDATE caas.social_accounts a
+       SET status = 'needs_reauth', last_error = coalesce(r.err, 'the platform refused the account''s token')
+      FROM (SELECT DISTINCT ON (p.org_id, p.account_id) p.org_id, p.account_id, p.err
+              FROM posts p WHERE p.outcome = 'needs_reauth'
+             ORDER BY p.org_id, p.account_id, p.n) r
+     WHERE a.org_id = r.org_id AND a.account_id = r.account_id AND a.status = 'connected'
+    RETURNING a.account_id
+  )
+  SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM attempts),
+         (SELECT jsonb_agg(jsonb_build_object('post_id', p.e -> 'post_id', 'ok', true, 'state', p.state) ORDER BY p.n)
+            FROM posts p),
+         (SELECT array_agg(p.org_id) FROM posts p WHERE p.state = 'published'),
+         (SELECT array_agg(p.content_id) FROM posts p WHERE p.state = 'published'),
+         (SELECT array_agg(p.run_at ORDER BY p.n) FROM posts p WHERE p.state = 'scheduled')
+    INTO n_posts, n_attempts, results, orgs, contents, wakes;
+  IF n_posts <> jsonb_array_length(outcomes) OR n_attempts <> n_posts THEN
+    RAISE EXCEPTION USING ERRCODE = 'P0001', MESSAGE = 'not every outcome of the batch applies';
+  END IF;
+
+  -- As caas._content_mark_published, once the batch's posts have moved.
+  UPDATE caas.content c SET status = 'published'
+    FROM unnest(orgs, contents) AS x(org_id, content_id)
+   WHERE c.org_id = x.org_id AND c.content_id = x.content_id AND c.status <> 'published'
+     AND NOT EXISTS (SELECT 1 FROM caas.scheduled_posts s
+                      WHERE s.org_id = c.org_id AND s.content_id = c.content_id
+                        AND s.state NOT IN ('published', 'cancelled'));
+  IF wakes IS NOT NULL THEN
+    FOREACH w IN ARRAY wakes LOOP
+      PERFORM caas._post_wake(w);
+    END LOOP;
+  END IF;
+  RETURN coalesce(results, '[]');
+END;
+$$;
+COMMENT ON FUNCTION caas._dispatch_record_all(text, jsonb) IS
+  'Private: applies a whole batch of outcomes as caas._dispatch_record would one after the other, in a few statements; raises (leaving the caller to roll back and go outcome by outcome) unless every outcome applies.';
+
 CREATE FUNCTION caas.dispatch_record_batch(dispatcher text, outcomes jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -268,17 +402,14 @@ BEGIN
   -- subtransaction that writes takes an xid, and past 64 of them a
   -- transaction's snapshot data overflows to pg_subtrans, which slows every
   -- other session's snapshots while it runs.  So the whole batch is first
-  -- tried as one subtransaction, and only when an outcome fails is it
-  -- rolled back and applied one subtransaction per outcome: same result,
-  -- one xid in the common case.
+  -- applied set-based in one subtransaction (caas._dispatch_record_all: a
+  -- statement per table instead of a few per outcome), and only when an
+  -- outcome does not apply is that rolled back and the batch applied one
+  -- subtransaction per outcome: same result, one xid in the common case.
   BEGIN
-    FOR item IN SELECT e FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS a(e, n) ORDER BY n LOOP
-      p := caas._dispatch_record_item(dispatcher, item);
-      results := results || jsonb_build_object('post_id', item -> 'post_id', 'ok', true, 'state', p.state);
-    END LOOP;
-    RETURN to_jsonb(results);
+    RETURN caas._dispatch_record_all(dispatcher, outcomes);
   EXCEPTION WHEN OTHERS THEN
-    results := '{}';
+    NULL;
   END;
   FOR item IN SELECT e FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS a(e, n) ORDER BY n LOOP
     BEGIN
@@ -294,7 +425,7 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION caas.dispatch_record_batch(text, jsonb) IS
-  'Dispatcher: records many outcomes in one round trip. outcomes is an array of {org_id, post_id, attempt, outcome, http_status?, error_message?, remote_id?, remote_url?, retry_at? (ISO 8601)}; each is applied exactly like caas.dispatch_record, in its own subtransaction, so a refused one leaves the others recorded. Returns, in input order, [{post_id, ok: true, state} | {post_id, ok: false, sqlstate, message}]. 22023 when outcomes is not an array.';
+  'Dispatcher: records many outcomes in one round trip. outcomes is an array of {org_id, post_id, attempt, outcome, http_status?, error_message?, remote_id?, remote_url?, retry_at? (ISO 8601)}; each is applied exactly as caas.dispatch_record would apply it, one after the other, and a refused one leaves the others recorded (all at once when every outcome applies, else one subtransaction per outcome). Returns, in input order, [{post_id, ok: true, state} | {post_id, ok: false, sqlstate, message}]. 22023 when outcomes is not an array.';
 
 -- API: Private
 CREATE FUNCTION caas._dispatch_record_item(dispatcher text, item jsonb)
@@ -326,6 +457,7 @@ RETURNS void
 LANGUAGE plpgsql
 VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, caas
+SET enable_seqscan = off
 AS $$
 DECLARE
   p caas.scheduled_posts;
@@ -398,7 +530,7 @@ REVOKE EXECUTE ON FUNCTION
   caas._b64(bytea), caas._dispatch_check_lease(integer),
   caas._dispatch_lease_held(caas.scheduled_posts, text, integer),
   caas._dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
-  caas._dispatch_record_item(text, jsonb),
+  caas._dispatch_record_item(text, jsonb), caas._dispatch_record_all(text, jsonb),
   caas.dispatch_claim(text, integer, integer),
   caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
   caas.dispatch_record_batch(text, jsonb),
