@@ -538,3 +538,30 @@ adapters_conf_int(const struct caas_adapter *a, const char *key, int64_t def,
 	return (n);
 }
 
+
+void
+adapters_classify_status(const struct adapter_post *post,
+    const struct adapter_response *resp, struct adapter_result *result,
+    adapters_verdict_fn accepted, adapters_verdict_fn refused)
+{
+	long	 st = resp->status;
+
+	adapters_result_reset(result);
+	if (st == 0)
+		result->outcome = adapters_transport_outcome(resp, false,
+		    result->message, sizeof(result->message));
+	else if (st >= 200 && st < 300)
+		accepted(post, resp, result);
+	else if (st == 401)
+		adapters_result_set(result, ADAPTER_REAUTH,
+		    "HTTP 401: the access token is expired or revoked");
+	else if (st == 429 || st == 503 || st == 408) {
+		result->retry_after_ms = adapters_retry_after_ms(resp);
+		adapters_result_set(result, ADAPTER_RETRY, "HTTP %ld%s", st,
+		    st == 429 ? ": rate limited" : "");
+	} else if (st >= 400 && st < 500)
+		refused(post, resp, result);
+	else
+		adapters_result_set(result, ADAPTER_UNKNOWN,
+		    "HTTP %ld: the post may have been published", st);
+}

@@ -49,6 +49,19 @@ void	adapters_tokens_set(struct adapter_tokens *, enum adapter_outcome,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*
+ * adapters_classify_status applies the status rules X and LinkedIn share to
+ * the answer of a publishing request: no answer → adapters_transport_outcome;
+ * 2xx → accepted(); 401 → REAUTH; 408, 429, 503 → RETRY with the platform's
+ * hint; other 4xx → refused(); other statuses (5xx: the post may have been
+ * applied) → UNKNOWN.  result is reset first.
+ */
+typedef void (*adapters_verdict_fn)(const struct adapter_post *,
+    const struct adapter_response *, struct adapter_result *);
+void	adapters_classify_status(const struct adapter_post *post,
+	    const struct adapter_response *resp, struct adapter_result *result,
+	    adapters_verdict_fn accepted, adapters_verdict_fn refused);
+
+/*
  * adapters_transport_outcome classifies an answerless response (status 0):
  * not sent → RETRY (surely not applied); sent and no answer → UNKNOWN,
  * unless the request was idempotent (a read), then RETRY.  msg gets a

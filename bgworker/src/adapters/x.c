@@ -158,27 +158,8 @@ static void
 x_classify(const struct adapter_post *post, struct adapter_state *state,
     const struct adapter_response *resp, struct adapter_result *result)
 {
-	long	 st = resp->status;
-
 	(void)state;
-	adapters_result_reset(result);
-	if (st == 0)
-		result->outcome = adapters_transport_outcome(resp, false,
-		    result->message, sizeof(result->message));
-	else if (st >= 200 && st < 300)
-		x_accepted(post, resp, result);
-	else if (st == 401)
-		adapters_result_set(result, ADAPTER_REAUTH,
-		    "HTTP 401: the access token is expired or revoked");
-	else if (st == 429 || st == 503 || st == 408) {
-		result->retry_after_ms = adapters_retry_after_ms(resp);
-		adapters_result_set(result, ADAPTER_RETRY, "HTTP %ld%s", st,
-		    st == 429 ? ": rate limited" : "");
-	} else if (st >= 400 && st < 500)
-		x_refused(post, resp, result);
-	else
-		adapters_result_set(result, ADAPTER_UNKNOWN,
-		    "HTTP %ld: the post may have been published", st);
+	adapters_classify_status(post, resp, result, x_accepted, x_refused);
 }
 
 /* ---- token refresh */
