@@ -36,13 +36,18 @@ pg_port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# pg_pick_port — print a free TCP port in 20000..59999.  shuf, not
-# $RANDOM: called as $(pg_pick_port), a subshell would start from the
-# parent's $RANDOM state and pick the same port on every call.
+# pg_pick_port — print a free TCP port below the kernel's ephemeral range
+# (ip_local_port_range, 32768.. by default): a port in that range may be the
+# local end of some outgoing connection, which a connect() probe calls free
+# but bind() refuses.  shuf, not $RANDOM: called as $(pg_pick_port), a
+# subshell would start from the parent's $RANDOM state and pick the same
+# port on every call.
 pg_pick_port() {
-	local port i
+	local port i low=20000 high
+	high=$(( $(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768) - 1 ))
+	[ "$high" -gt "$low" ] || { low=1025; high=$(( high > 1100 ? high : 32767 )); }
 	for i in $(seq 1 50); do
-		port=$(shuf -i 20000-59999 -n 1)
+		port=$(shuf -i "$low-$high" -n 1)
 		if pg_port_free "$port"; then
 			echo "$port"
 			return 0

@@ -53,8 +53,10 @@ api_start() {
 		kill -0 "$API_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "Bail out! caas-api did not start; its log:"
-	sed 's/^/# /' "$E2E_TMP/api.log"
+	local rc=running
+	kill -0 "$API_PID" 2>/dev/null || { wait "$API_PID"; rc="exit $?"; }
+	echo "Bail out! caas-api did not start ($rc); its log is on stderr"
+	sed 's/^/# /' "$E2E_TMP/api.log" >&2
 	exit 1
 }
 
