@@ -49,6 +49,7 @@ static const struct conf_row config_rows[] = {
 	{ "max_in_flight", INT, OFF(max_in_flight), "512", 1, 100000, true, false, false },
 	{ "record_connections", INT, OFF(record_connections), "2", 1, 8, false, false, false },
 	{ "lease_seconds", INT, OFF(lease_seconds), "300", 10, 86400, true, false, false },
+	{ "claim_ahead_ms", INT, OFF(claim_ahead_ms), "25", 0, 1000, true, false, false },
 	{ "sweep_interval_sec", INT, OFF(sweep_interval_sec), "15", 1, 3600, true, false, false },
 	{ "heartbeat_interval_sec", INT, OFF(heartbeat_interval_sec), "5", 1, 3600, true, false, false },
 	{ "rescan_interval_sec", INT, OFF(rescan_interval_sec), "30", 1, 59, true, false, false },

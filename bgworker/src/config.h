@@ -41,6 +41,7 @@ struct dispatcher_config {
 	int	 max_in_flight;
 	int	 record_connections;
 	int	 lease_seconds;
+	int	 claim_ahead_ms;	/* claim this long before run_at, hold, send at the instant */
 	int	 sweep_interval_sec;
 	int	 heartbeat_interval_sec;
 	int	 rescan_interval_sec;

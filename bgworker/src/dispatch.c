@@ -338,7 +338,8 @@ dispatch_claimed(struct dispatch *d, const struct queue_post *row)
 	job->post.account_id = job->account_id;
 	job->post.remote_ref = job->remote_ref;
 	job->post.attempt = job->attempt;
-	job->wake_at = now;
+	/* Claimed ahead of its instant: held until run_at, then sent. */
+	job->wake_at = now + (row->start_in_us + 999) / 1000;
 	job->phase = JOB_READY;
 	TAILQ_INSERT_TAIL(&d->lists[JOB_READY], job, link);
 	d->counts[JOB_READY]++;

@@ -354,6 +354,11 @@ next_due(struct loop *l)
 	 * the poll never returns before run_at (an empty claim) and on
 	 * average 1 ms after it.
 	 */
+	/*
+	 * Wake claim_ahead_ms early: the claim's round trip then happens
+	 * before run_at, and the job waits for its instant in the loop.
+	 */
+	delay -= (int64_t)l->cfg->claim_ahead_ms * 1000;
 	l->due_at = none ? -1 : (loop_mono_us() + (delay > 0 ? delay : 0) + 999) / 1000;
 	return (0);
 }
@@ -378,7 +383,8 @@ claim(struct loop *l)
 	if (l->due_at < 0 || l->due_at > loop_mono_ms())
 		return;
 	l->claim_batch = room < l->cfg->batch_size ? room : l->cfg->batch_size;
-	rc = queue_claim_send(&l->q, l->claim_batch, l->cfg->lease_seconds, &qerr);
+	rc = queue_claim_send(&l->q, l->claim_batch, l->cfg->lease_seconds,
+	    l->cfg->claim_ahead_ms, &qerr);
 	if (rc == QUEUE_REFUSED)
 		refused(l, "caas.dispatch_claim", &qerr);
 	else if (rc == QUEUE_OK) {

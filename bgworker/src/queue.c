@@ -52,7 +52,7 @@ static const struct {
 	int		 nparams;
 } stmts[ST_COUNT] = {
 	[ST_CLAIM] = { "caas_d_claim",
-	    "SELECT r::text FROM caas.dispatch_claim($1, $2::int, $3::int) AS r", 3 },
+	    "SELECT r::text FROM caas.dispatch_claim($1, $2::int, $3::int, $4::int) AS r", 4 },
 	[ST_NEXT_DUE] = { "caas_d_next_due",
 	    "SELECT ceil(extract(epoch FROM caas.dispatch_next_due() - clock_timestamp()) * 1000000)::bigint", 0 },
 	[ST_RECORD_BATCH] = { "caas_d_record",
@@ -255,7 +255,7 @@ jint(json_t *o, const char *key, int def)
 static bool
 post_from_json(json_t *o, struct queue_post *row)
 {
-	json_t	*media, *m;
+	json_t	*media, *m, *v;
 	size_t	 i;
 
 	memset(row, 0, sizeof(*row));
@@ -280,6 +280,9 @@ post_from_json(json_t *o, struct queue_post *row)
 	row->attempt = jint(o, "attempt", 1);
 	row->attempts = jint(o, "attempts", 1);
 	row->max_attempts = jint(o, "max_attempts", 1);
+	v = json_object_get(o, "start_in_us");
+	row->start_in_us = json_is_integer(v) && json_integer_value(v) > 0 ?
+	    (int64_t)json_integer_value(v) : 0;
 	media = json_object_get(o, "media_urls");
 	json_array_foreach(media, i, m) {
 		if (row->n_media == ADAPTER_MAX_MEDIA)
@@ -322,14 +325,15 @@ int_param(char *out, size_t len, long v)
 }
 
 int
-queue_claim_send(struct queue *q, int batch, int lease_seconds,
+queue_claim_send(struct queue *q, int batch, int lease_seconds, int ahead_ms,
     struct queue_error *qerr)
 {
-	char		 b[16], l[16];
-	const char	*values[3] = { q->name, b, l };
+	char		 b[16], l[16], a[16];
+	const char	*values[4] = { q->name, b, l, a };
 
 	int_param(b, sizeof(b), batch);
 	int_param(l, sizeof(l), lease_seconds);
+	int_param(a, sizeof(a), ahead_ms);
 	return (send_async(q, ST_CLAIM, values, qerr));
 }
 

@@ -54,6 +54,7 @@ struct queue_post {
 	int		 attempt;		/* for dispatch_record */
 	int		 attempts;		/* of this run, this one included */
 	int		 max_attempts;
+	int64_t		 start_in_us;		/* until run_at (claimed ahead), 0 = now */
 };
 
 /* One row of caas.dispatch_refresh_claim / dispatch_refresh_account. */
@@ -115,7 +116,7 @@ void	queue_init(struct queue *q, struct listen_conn *conn, const char *name);
  * else (the synchronous calls return QUEUE_REFUSED, 55000).  QUEUE_DOWN
  * from the poll: the answer is lost (the posts' leases will expire).
  */
-int	queue_claim_send(struct queue *q, int batch, int lease_seconds,
+int	queue_claim_send(struct queue *q, int batch, int lease_seconds, int ahead_ms,
 	    struct queue_error *qerr);
 int	queue_claim_poll(struct queue *q, queue_post_fn row, void *arg,
 	    bool *ready, int *nrows, struct queue_error *qerr);

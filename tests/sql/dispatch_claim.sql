@@ -24,7 +24,7 @@
 --
 
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 
 INSERT INTO caas.organizations (org_id, name, slug) VALUES
   ('00000000-0000-4000-8000-0000000001c1', 'Claims', 'dispatch-claims'),
@@ -67,6 +67,8 @@ SELECT throws_ok($$ SELECT caas.dispatch_claim('d1', 0, 60) $$,
   '22023', 'batch of 0 posts is out of range', 'a batch of 0 is refused (22023)');
 SELECT throws_ok($$ SELECT caas.dispatch_claim('d1', 10, 0) $$,
   '22023', 'lease of 0 seconds is out of range', 'a lease of 0 seconds is refused (22023)');
+SELECT throws_ok($$ SELECT caas.dispatch_claim('d1', 10, 60, 1001) $$,
+  '22023', 'claiming 1001 ms ahead is out of range', 'claiming more than 1000 ms ahead is refused (22023)');
 INSERT INTO claims SELECT caas.dispatch_claim('d1', 100, 60);
 
 SELECT is((SELECT j - 'post_id' - 'content_id' - 'text' - 'due_at' - 'lease_expires_at' - 'access_token_enc' - 'refresh_token_enc'
@@ -74,8 +76,8 @@ SELECT is((SELECT j - 'post_id' - 'content_id' - 'text' - 'due_at' - 'lease_expi
   jsonb_build_object('org_id', '00000000-0000-4000-8000-0000000001c1', 'account_id', '00000000-0000-4000-8000-0000000001d1',
     'content_version', 1, 'platform', 'x', 'external_id', '4242', 'handle', '@claims', 'account_status', 'connected',
     'token_key_id', 'k1', 'token_expires_at', '2030-01-01T00:00:00+00:00', 'media_urls', '[]'::jsonb,
-    'remote_ref', NULL, 'attempt', 1, 'attempts', 1, 'max_attempts', 3),
-  'a claim carries the account''s handle, status, key id and token expiry, and no remote_ref yet');
+    'remote_ref', NULL, 'attempt', 1, 'attempts', 1, 'max_attempts', 3, 'start_in_us', 0),
+  'a claim carries the account''s handle, status, key id and token expiry, no remote_ref yet, and start_in_us 0 for a post already due');
 SELECT is((SELECT position(E'\n' IN j ->> 'access_token_enc') + position(E'\n' IN j ->> 'refresh_token_enc')
              FROM claims WHERE j ->> 'post_id' = '00000000-0000-4000-8000-0000000001f1'),
   0, 'the sealed tokens are base64 on one line, however long');

@@ -176,20 +176,20 @@ GRANT ALL ON claims, claims_n_seq TO caas_dispatcher;
 -- small for costs to mean anything, and ANALYZE here would leave statistics
 -- behind for the suites that run after this one).
 SET LOCAL enable_seqscan = off;
-SELECT matches(pg_temp.plan_of($$SELECT s.ctid FROM caas.scheduled_posts s WHERE s.state = 'scheduled' AND s.run_at <= now() ORDER BY s.run_at LIMIT 10 FOR UPDATE SKIP LOCKED$$),
+SELECT matches(pg_temp.plan_of($$SELECT s.ctid FROM caas.scheduled_posts s WHERE s.state = 'scheduled' AND s.run_at <= now() + make_interval(secs => 0.02) ORDER BY s.run_at LIMIT 10 FOR UPDATE SKIP LOCKED$$),
   'Index Scan using scheduled_posts_due_idx', 'the claim''s due-post query scans scheduled_posts_due_idx');
-SELECT doesnt_match(pg_temp.plan_of($$SELECT s.ctid FROM caas.scheduled_posts s WHERE s.state = 'scheduled' AND s.run_at <= now() ORDER BY s.run_at LIMIT 10 FOR UPDATE SKIP LOCKED$$),
+SELECT doesnt_match(pg_temp.plan_of($$SELECT s.ctid FROM caas.scheduled_posts s WHERE s.state = 'scheduled' AND s.run_at <= now() + make_interval(secs => 0.02) ORDER BY s.run_at LIMIT 10 FOR UPDATE SKIP LOCKED$$),
   'Sort', 'and takes its order from the index, without a sort');
 RESET enable_seqscan;
-SELECT ok(position($$SELECT s.ctid FROM caas.scheduled_posts s WHERE s.state = 'scheduled' AND s.run_at <= now() ORDER BY s.run_at LIMIT $1 FOR UPDATE SKIP LOCKED$$
-                   IN regexp_replace(pg_get_functiondef('caas.dispatch_claim(text, integer, integer)'::regprocedure), '\s+', ' ', 'g')) > 0,
+SELECT ok(position($$SELECT s.ctid FROM caas.scheduled_posts s WHERE s.state = 'scheduled' AND s.run_at <= now() + make_interval(secs => $2) ORDER BY s.run_at LIMIT $1 FOR UPDATE SKIP LOCKED$$
+                   IN regexp_replace(pg_get_functiondef('caas.dispatch_claim(text, integer, integer, integer)'::regprocedure), '\s+', ' ', 'g')) > 0,
   'that is the query caas.dispatch_claim runs');
 -- The leased rows are updated through the ctids of the locked rows (a TID
 -- scan), never by "WHERE (org_id, post_id) IN (subquery)", which plans as a
 -- sequential scan of the whole table at scale (bench/run.sh measured 230 ms
 -- per claim at 1M posts).
 SELECT ok(position($$WHERE p.ctid = ANY (due) AND p.state = 'scheduled'$$
-                   IN regexp_replace(pg_get_functiondef('caas.dispatch_claim(text, integer, integer)'::regprocedure), '\s+', ' ', 'g')) > 0,
+                   IN regexp_replace(pg_get_functiondef('caas.dispatch_claim(text, integer, integer, integer)'::regprocedure), '\s+', ' ', 'g')) > 0,
   'the claim updates the locked rows through their ctids');
 
 SET LOCAL ROLE caas_user;
@@ -209,7 +209,7 @@ SELECT is((SELECT j - 'lease_expires_at' - 'due_at' FROM claims WHERE j ->> 'pos
     'handle', '', 'account_status', 'connected', 'token_key_id', 'k1',
     'access_token_enc', encode(decode(repeat('ab', 29), 'hex'), 'base64'), 'refresh_token_enc', NULL,
     'token_expires_at', NULL, 'text', 'due post 61', 'media_urls', '[]'::jsonb, 'remote_ref', NULL,
-    'attempt', 1, 'attempts', 1, 'max_attempts', 3),
+    'attempt', 1, 'attempts', 1, 'max_attempts', 3, 'start_in_us', 0),
   'a claim returns what the dispatcher needs to publish, with the sealed tokens and the attempt number');
 SELECT is(caas.dispatch_claim('d2', 10, 60), NULL, 'a second claimer finds nothing left');
 SELECT throws_ok($$ SELECT * FROM caas.scheduled_posts $$, '42501', NULL,

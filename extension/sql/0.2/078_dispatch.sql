@@ -99,7 +99,8 @@ COMMENT ON FUNCTION caas._dispatch_lease_held(caas.scheduled_posts, text, intege
 
 -- --------------------------------------------------------------- claim --
 
-CREATE FUNCTION caas.dispatch_claim(dispatcher text, batch integer, lease_seconds integer)
+CREATE FUNCTION caas.dispatch_claim(dispatcher text, batch integer, lease_seconds integer,
+                                    ahead_ms integer DEFAULT 0)
 RETURNS SETOF jsonb
 LANGUAGE plpgsql
 VOLATILE SECURITY DEFINER
@@ -116,6 +117,11 @@ BEGIN
       HINT = 'Claim 1 to 10000 posts at a time.';
   END IF;
   PERFORM caas._dispatch_check_lease(lease_seconds);
+  IF ahead_ms IS NULL OR ahead_ms NOT BETWEEN 0 AND 1000 THEN
+    RAISE EXCEPTION USING ERRCODE = '22023',
+      MESSAGE = format('claiming %s ms ahead is out of range', coalesce(ahead_ms::text, 'NULL')),
+      HINT = 'Claim 0 to 1000 ms ahead of the due instant.';
+  END IF;
   -- Two statements.  The first locks the due posts and is planned at every
   -- call (EXECUTE) with the actual batch size: with LIMIT as an unknown
   -- parameter the planner expects a tenth of the table and may sort a
@@ -126,11 +132,11 @@ BEGIN
   -- it, and the second statement's snapshot, taken after the lock, sees it.
   EXECUTE $q$SELECT array_agg(d.ctid) FROM (
     SELECT s.ctid FROM caas.scheduled_posts s
-     WHERE s.state = 'scheduled' AND s.run_at <= now()
+     WHERE s.state = 'scheduled' AND s.run_at <= now() + make_interval(secs => $2)
      ORDER BY s.run_at
      LIMIT $1
        FOR UPDATE SKIP LOCKED) d$q$
-    INTO due USING batch;
+    INTO due USING batch, ahead_ms / 1000.0;
   IF due IS NULL THEN
     RETURN;
   END IF;
@@ -160,7 +166,8 @@ BEGIN
            'token_expires_at', a.token_expires_at,
            'text', v.body, 'media_urls', to_jsonb(ct.media_urls), 'remote_ref', c.remote_ref,
            'attempt', st.attempt, 'attempts', c.attempts, 'max_attempts', c.max_attempts,
-           'due_at', c.due_at, 'lease_expires_at', c.lease_expires_at)
+           'due_at', c.due_at, 'lease_expires_at', c.lease_expires_at,
+           'start_in_us', greatest(0, ceil(extract(epoch FROM c.run_at - clock_timestamp()) * 1000000))::bigint)
     FROM claimed c
     JOIN started st ON st.org_id = c.org_id AND st.post_id = c.post_id
     JOIN caas.social_accounts a ON a.org_id = c.org_id AND a.account_id = c.account_id
@@ -170,8 +177,8 @@ BEGIN
    ORDER BY c.run_at;
 END;
 $$;
-COMMENT ON FUNCTION caas.dispatch_claim(text, integer, integer) IS
-  'Dispatcher: leases up to batch (1..10000) due posts (state scheduled, run_at passed, oldest first) for lease_seconds (1..86400), locked with FOR UPDATE SKIP LOCKED so that concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, handle, account_status, token_key_id, the sealed access_token_enc and refresh_token_enc (base64), token_expires_at, the pinned version''s text, media_urls, remote_ref (an earlier attempt''s in-flight handle, or null), attempt (the number to pass to dispatch_record), attempts of this run and max_attempts. Commit right after; call the platform with no transaction open.';
+COMMENT ON FUNCTION caas.dispatch_claim(text, integer, integer, integer) IS
+  'Dispatcher: leases up to batch (1..10000) due posts (state scheduled, run_at passed or within ahead_ms (0..1000) of now, oldest first) for lease_seconds (1..86400), locked with FOR UPDATE SKIP LOCKED so that concurrent dispatchers never get the same post, and opens an attempt row for each. Returns per post: ids, platform, external_id, handle, account_status, token_key_id, the sealed access_token_enc and refresh_token_enc (base64), token_expires_at, the pinned version''s text, media_urls, remote_ref (an earlier attempt''s in-flight handle, or null), attempt (the number to pass to dispatch_record), attempts of this run, max_attempts, and start_in_us (how long until run_at, 0 when passed: a post claimed ahead is sent at its instant, the claim''s round trip off the critical path). Commit right after; call the platform with no transaction open.';
 
 -- -------------------------------------------------------------- record --
 
@@ -531,7 +538,7 @@ REVOKE EXECUTE ON FUNCTION
   caas._dispatch_lease_held(caas.scheduled_posts, text, integer),
   caas._dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
   caas._dispatch_record_item(text, jsonb), caas._dispatch_record_all(text, jsonb),
-  caas.dispatch_claim(text, integer, integer),
+  caas.dispatch_claim(text, integer, integer, integer),
   caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
   caas.dispatch_record_batch(text, jsonb),
   caas.dispatch_progress(text, uuid, uuid, integer, text, integer),
@@ -539,7 +546,7 @@ REVOKE EXECUTE ON FUNCTION
   FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
-  caas.dispatch_claim(text, integer, integer),
+  caas.dispatch_claim(text, integer, integer, integer),
   caas.dispatch_record(text, uuid, uuid, integer, caas.attempt_outcome, integer, text, text, text, timestamptz),
   caas.dispatch_record_batch(text, jsonb),
   caas.dispatch_progress(text, uuid, uuid, integer, text, integer),

@@ -582,6 +582,36 @@ START_TEST(test_unknown_platform_is_retryable)
 }
 END_TEST
 
+START_TEST(test_claimed_ahead_is_held_until_its_instant)
+{
+	struct queue_post	 row;
+
+	script[0] = (struct step_script){ ADAPTER_DONE, ADAPTER_PUBLISHED, NULL, 0, -1, false, false };
+	memset(&row, 0, sizeof(row));
+	row.org_id = ORG;
+	row.post_id = POST1;
+	row.account_id = ACC;
+	row.platform = "fake";
+	row.external_id = "ext-1";
+	row.account_status = "connected";
+	row.token_key_id = "k1";
+	row.access_token_enc = access_b64;
+	row.text = "hello";
+	row.attempt = row.attempts = 1;
+	row.max_attempts = 3;
+	row.start_in_us = 24500;	/* due in 24.5 ms: held 25 ms */
+	ck_assert_int_eq(dispatch_claimed(&d, &row), 0);
+	dispatch_run(&d);
+	ck_assert_int_eq(prepares, 0);
+	now_ms += 24;
+	dispatch_run(&d);
+	ck_assert_int_eq(prepares, 0);
+	now_ms += 1;
+	dispatch_run(&d);
+	ck_assert_int_eq(prepares, 1);
+}
+END_TEST
+
 START_TEST(test_token_is_opened_for_the_adapter)
 {
 	script[0] = (struct step_script){ ADAPTER_DONE, ADAPTER_PUBLISHED, NULL, 0, -1, false, false };
@@ -1124,6 +1154,7 @@ dispatch_suite(void)
 	tcase_add_test(tc, test_done_without_request_is_recorded);
 	tcase_add_test(tc, test_account_not_connected_needs_reauth_without_a_call);
 	tcase_add_test(tc, test_unknown_platform_is_retryable);
+	tcase_add_test(tc, test_claimed_ahead_is_held_until_its_instant);
 	tcase_add_test(tc, test_token_is_opened_for_the_adapter);
 	tcase_add_test(tc, test_token_of_another_row_does_not_open);
 	tcase_add_test(tc, test_unknown_key_is_retryable);
