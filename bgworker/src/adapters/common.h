@@ -171,4 +171,16 @@ int64_t	adapters_conf_int(const struct caas_adapter *, const char *key,
 void	adapters_oauth_classify(const struct adapter_response *,
 	    const struct adapter_account *, struct adapter_tokens *);
 
+/*
+ * adapters_oauth_refresh_request starts a refresh_token grant to a's
+ * "token_url" setting: POST, form-encoded grant_type, refresh_token and
+ * client_id (a's "client_id").  The caller adds how the client proves
+ * itself (X: HTTP Basic; LinkedIn: a client_secret field).  Returns
+ * ADAPTER_SEND, or ADAPTER_DONE with tok set (no refresh token: REAUTH;
+ * an unusable URL or no memory: RETRY).
+ */
+enum adapter_prepare adapters_oauth_refresh_request(const struct caas_adapter *a,
+	    const struct adapter_account *acct, struct adapter_request *req,
+	    struct adapter_tokens *tok);
+
 #endif /* CAAS_ADAPTERS_COMMON_H */

@@ -196,28 +196,9 @@ static enum adapter_prepare
 linkedin_refresh_prepare(const struct adapter_account *acct,
     struct adapter_request *req, struct adapter_tokens *tok)
 {
-	adapters_tokens_reset(tok);
-	if (acct->refresh_token == NULL || acct->refresh_token[0] == '\0') {
-		adapters_tokens_set(tok, ADAPTER_REAUTH, "no refresh token");
+	if (adapters_oauth_refresh_request(&adapter_linkedin, acct, req, tok) != ADAPTER_SEND)
 		return (ADAPTER_DONE);
-	}
-	if (adapters_request_url(req, "%s",
-	    adapter_conf(&adapter_linkedin, "token_url")) == -1 ||
-	    (strncmp(req->url, "http://", 7) != 0 &&
-	    strncmp(req->url, "https://", 8) != 0)) {
-		adapters_tokens_set(tok, ADAPTER_RETRY,
-		    "linkedin.token_url is not a usable http(s) URL");
-		return (ADAPTER_DONE);
-	}
-	snprintf(req->method, sizeof(req->method), "POST");
-	req->idempotent = false;
-	if (adapters_header_add(req,
-	    "Content-Type: application/x-www-form-urlencoded") == -1 ||
-	    adapters_form_add(&req->body, "grant_type", "refresh_token") == -1 ||
-	    adapters_form_add(&req->body, "refresh_token", acct->refresh_token) == -1 ||
-	    adapters_form_add(&req->body, "client_id",
-	    adapter_conf(&adapter_linkedin, "client_id")) == -1 ||
-	    adapters_form_add(&req->body, "client_secret",
+	if (adapters_form_add(&req->body, "client_secret",
 	    adapter_conf(&adapter_linkedin, "client_secret")) == -1) {
 		adapters_tokens_set(tok, ADAPTER_RETRY, "out of memory");
 		return (ADAPTER_DONE);

@@ -137,3 +137,34 @@ adapters_oauth_classify(const struct adapter_response *resp,
 	adapters_tokens_set(tok, ADAPTER_RETRY,
 	    "token endpoint answered unexpected HTTP %ld", resp->status);
 }
+
+enum adapter_prepare
+adapters_oauth_refresh_request(const struct caas_adapter *a,
+    const struct adapter_account *acct, struct adapter_request *req,
+    struct adapter_tokens *tok)
+{
+	adapters_tokens_reset(tok);
+	if (acct->refresh_token == NULL || acct->refresh_token[0] == '\0') {
+		adapters_tokens_set(tok, ADAPTER_REAUTH, "no refresh token");
+		return (ADAPTER_DONE);
+	}
+	if (adapters_request_url(req, "%s", adapter_conf(a, "token_url")) == -1 ||
+	    (strncmp(req->url, "http://", 7) != 0 &&
+	    strncmp(req->url, "https://", 8) != 0)) {
+		adapters_tokens_set(tok, ADAPTER_RETRY,
+		    "%s.token_url is not a usable http(s) URL", a->name);
+		return (ADAPTER_DONE);
+	}
+	snprintf(req->method, sizeof(req->method), "POST");
+	req->idempotent = false;
+	if (adapters_header_add(req,
+	    "Content-Type: application/x-www-form-urlencoded") == -1 ||
+	    adapters_form_add(&req->body, "grant_type", "refresh_token") == -1 ||
+	    adapters_form_add(&req->body, "refresh_token", acct->refresh_token) == -1 ||
+	    adapters_form_add(&req->body, "client_id",
+	    adapter_conf(a, "client_id")) == -1) {
+		adapters_tokens_set(tok, ADAPTER_RETRY, "out of memory");
+		return (ADAPTER_DONE);
+	}
+	return (ADAPTER_SEND);
+}

@@ -168,32 +168,12 @@ static enum adapter_prepare
 x_refresh_prepare(const struct adapter_account *acct,
     struct adapter_request *req, struct adapter_tokens *tok)
 {
-	const char	*client_id, *secret;
+	const char	*client_id = adapter_conf(&adapter_x, "client_id");
+	const char	*secret = adapter_conf(&adapter_x, "client_secret");
 	struct buf	 cred, b64;
 
-	adapters_tokens_reset(tok);
-	if (acct->refresh_token == NULL || acct->refresh_token[0] == '\0') {
-		adapters_tokens_set(tok, ADAPTER_REAUTH, "no refresh token");
+	if (adapters_oauth_refresh_request(&adapter_x, acct, req, tok) != ADAPTER_SEND)
 		return (ADAPTER_DONE);
-	}
-	if (adapters_request_url(req, "%s", adapter_conf(&adapter_x, "token_url")) == -1 ||
-	    (strncmp(req->url, "http://", 7) != 0 && strncmp(req->url, "https://", 8) != 0)) {
-		adapters_tokens_set(tok, ADAPTER_RETRY,
-		    "x.token_url is not a usable http(s) URL");
-		return (ADAPTER_DONE);
-	}
-	client_id = adapter_conf(&adapter_x, "client_id");
-	secret = adapter_conf(&adapter_x, "client_secret");
-	snprintf(req->method, sizeof(req->method), "POST");
-	req->idempotent = false;
-	if (adapters_header_add(req,
-	    "Content-Type: application/x-www-form-urlencoded") == -1 ||
-	    adapters_form_add(&req->body, "grant_type", "refresh_token") == -1 ||
-	    adapters_form_add(&req->body, "refresh_token", acct->refresh_token) == -1 ||
-	    adapters_form_add(&req->body, "client_id", client_id) == -1) {
-		adapters_tokens_set(tok, ADAPTER_RETRY, "out of memory");
-		return (ADAPTER_DONE);
-	}
 	if (secret == NULL || secret[0] == '\0')
 		return (ADAPTER_SEND);
 
