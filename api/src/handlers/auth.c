@@ -269,22 +269,39 @@ handle_auth_login(struct api_request *req, struct api_response *resp)
 	return (rc);
 }
 
-int
-handle_auth_refresh(struct api_request *req, struct api_response *resp)
+/*
+ * refresh_hash_or_reply reads the body's "refresh" token into hash (the
+ * bytea parameter token_hash_param makes).  Returns 0, or -1 with the
+ * error reply set.
+ */
+static int
+refresh_hash_or_reply(struct api_request *req, struct api_response *resp,
+    char hash[68])
 {
-	json_t		*root, *res = NULL;
-	const char	*old, *status, *params[3];
-	char		 old_hash[68], new_hash[68], refresh[TOKEN_TEXT_MAX], ttl[16], *row = NULL;
-	int		 rc;
+	json_t		*root;
+	const char	*token;
 
 	if (body_object_or_reply(req, resp, &root) == -1)
 		return (-1);
-	if (field_or_reply(resp, root, "refresh", &old) == -1) {
+	if (field_or_reply(resp, root, "refresh", &token) == -1) {
 		json_decref(root);
 		return (-1);
 	}
-	token_hash_param(old, old_hash);
+	token_hash_param(token, hash);
 	json_decref(root);
+	return (0);
+}
+
+int
+handle_auth_refresh(struct api_request *req, struct api_response *resp)
+{
+	json_t		*res = NULL;
+	const char	*status, *params[3];
+	char		 old_hash[68], new_hash[68], refresh[TOKEN_TEXT_MAX], ttl[16], *row = NULL;
+	int		 rc;
+
+	if (refresh_hash_or_reply(req, resp, old_hash) == -1)
+		return (-1);
 	if (refresh_new(refresh) != 0)
 		return (respond_error(resp, 500, "XX000", "no randomness", NULL, NULL));
 	token_hash_param(refresh, new_hash);
@@ -311,19 +328,12 @@ handle_auth_refresh(struct api_request *req, struct api_response *resp)
 int
 handle_auth_logout(struct api_request *req, struct api_response *resp)
 {
-	json_t		*root;
-	const char	*token, *params[1];
+	const char	*params[1];
 	char		 hash[68];
 	int		 rc;
 
-	if (body_object_or_reply(req, resp, &root) == -1)
+	if (refresh_hash_or_reply(req, resp, hash) == -1)
 		return (-1);
-	if (field_or_reply(resp, root, "refresh", &token) == -1) {
-		json_decref(root);
-		return (-1);
-	}
-	token_hash_param(token, hash);
-	json_decref(root);
 	params[0] = hash;
 	rc = db_call(req, resp, 204, "SELECT caas.auth_logout($1::bytea)", 1, params);
 	return (rc);
