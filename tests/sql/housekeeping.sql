@@ -9,8 +9,9 @@
 -- caas.refresh_token_retention_days and keeps recently expired and live
 -- ones (a kept child of a deleted token loses its parent link); deletes
 -- Stripe events received more than caas.stripe_event_retention_days ago
--- and keeps newer ones; returns the three counts; a second run finds
--- nothing to do.
+-- and keeps newer ones; deletes AI jobs finished (succeeded or failed)
+-- more than 30 days ago and keeps newer ones and unfinished ones however
+-- old; returns the four counts; a second run finds nothing to do.
 --
 -- Rows "in the past" are inserted with explicit timestamps that satisfy the
 -- tables' CHECKs (created before expiry, responded after creation).  Ages
@@ -18,11 +19,11 @@
 -- holds whatever the operator configured.
 --
 -- Ids (00000000-0000-4000-8000-0000000000XX): a1 user, b1 organisation,
--- 91..96 invitations, 81..85 refresh tokens.
+-- 91..96 invitations, 81..85 refresh tokens, e1 workspace, 61..64 AI jobs.
 --
 
 BEGIN;
-SELECT plan(21);
+SELECT plan(22);
 
 -- ------------------------------------------------------------ the cron job --
 
@@ -94,6 +95,28 @@ SELECT v.event_id, 'invoice.paid', false, v.received_at, v.received_at, 'applied
          ('evt_New', now())
        ) AS v(event_id, received_at);
 
+INSERT INTO caas.workspaces (org_id, workspace_id, name, slug)
+VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000e1', 'W', 'w');
+INSERT INTO caas.ai_jobs (org_id, job_id, workspace_id, content_id, platform, tone, brief, system_prompt, user_prompt,
+                          state, claims, created_at, started_at, finished_at, result, error_code,
+                          lease_owner, lease_expires_at)
+SELECT '00000000-0000-4000-8000-0000000000b1', v.job_id, '00000000-0000-4000-8000-0000000000e1',
+       CASE WHEN v.state = 'succeeded' THEN '00000000-0000-4000-8000-0000000000d1'::uuid END,
+       'sandbox', 'casual', '{"topic": "t"}', 'Write.', '{}', v.state::caas.ai_job_state, 1,
+       v.at, v.at, CASE WHEN v.state <> 'running' THEN v.at END,
+       CASE WHEN v.state = 'succeeded' THEN '{"versions": []}'::jsonb END,
+       CASE WHEN v.state = 'failed' THEN 'server_error' END,
+       CASE WHEN v.state = 'running' THEN 'worker:1' END, CASE WHEN v.state = 'running' THEN v.at END
+  FROM (VALUES
+    -- 61, 62: finished one day longer ago than 30 days
+    ('00000000-0000-4000-8000-000000000061'::uuid, 'succeeded', now() - interval '31 days'),
+    ('00000000-0000-4000-8000-000000000062', 'failed', now() - interval '31 days'),
+    -- 63: finished 29 days ago
+    ('00000000-0000-4000-8000-000000000063', 'succeeded', now() - interval '29 days'),
+    -- 64: still running, started 40 days ago
+    ('00000000-0000-4000-8000-000000000064', 'running', now() - interval '40 days')
+  ) AS v(job_id, state, at);
+
 SELECT is((SELECT count(*) FROM caas.invitations) + (SELECT count(*) FROM caas.refresh_tokens)
           + (SELECT count(*) FROM caas.stripe_events), 14::bigint,
   'the test starts with six invitations, five refresh tokens and three Stripe events');
@@ -101,9 +124,9 @@ SELECT is((SELECT count(*) FROM caas.invitations) + (SELECT count(*) FROM caas.r
 -- ------------------------------------------------------------------ one run --
 
 SELECT results_eq($$
-  SELECT invitations_expired, refresh_tokens_deleted, stripe_events_deleted FROM caas.housekeeping()
-$$, $$ VALUES (2, 1, 1) $$,
-  'housekeeping reports two invitations expired, one refresh token and one Stripe event deleted');
+  SELECT invitations_expired, refresh_tokens_deleted, stripe_events_deleted, ai_jobs_deleted FROM caas.housekeeping()
+$$, $$ VALUES (2, 1, 1, 2) $$,
+  'housekeeping reports two invitations expired, one refresh token, one Stripe event and two AI jobs deleted');
 
 CREATE FUNCTION pg_temp.invitation_status(id uuid)
 RETURNS text
@@ -147,9 +170,13 @@ SELECT isnt_empty($$ SELECT 1 FROM caas.stripe_events WHERE event_id = 'evt_Rece
 SELECT isnt_empty($$ SELECT 1 FROM caas.stripe_events WHERE event_id = 'evt_New' $$,
   'a Stripe event received now is kept');
 
+SELECT results_eq($$ SELECT job_id FROM caas.ai_jobs WHERE org_id = '00000000-0000-4000-8000-0000000000b1' ORDER BY job_id $$,
+  $$ VALUES ('00000000-0000-4000-8000-000000000063'::uuid), ('00000000-0000-4000-8000-000000000064'::uuid) $$,
+  'AI jobs finished more than 30 days ago are deleted; one finished later and one still running are kept');
+
 -- -------------------------------------------------------------- second run --
 
-SELECT results_eq($$ SELECT * FROM caas.housekeeping() $$, $$ VALUES (0, 0, 0) $$,
+SELECT results_eq($$ SELECT * FROM caas.housekeeping() $$, $$ VALUES (0, 0, 0, 0) $$,
   'a second run finds nothing to do');
 SELECT is((SELECT count(*) FROM caas.invitations) + (SELECT count(*) FROM caas.refresh_tokens)
           + (SELECT count(*) FROM caas.stripe_events), 12::bigint,

@@ -59,11 +59,11 @@ SELECT is(caas.role_can(NULL, 'content.read'), NULL, 'role_can of no role is NUL
 
 SELECT set_eq($$ SELECT sqlstate FROM caas.error_codes $$,
   ARRAY['42501', 'P0002', '23505', '23503', '23514', '23502', '22023', '22P02', '22007',
-        'CA001', 'CA002', 'CA003', 'CA004', 'CA005', 'CA006', 'CA007'],
+        'CA001', 'CA002', 'CA003', 'CA004', 'CA005', 'CA006', 'CA007', 'CA008'],
   'caas.error_codes lists the SQLSTATEs the API raises on purpose');
-SELECT results_eq($$ SELECT name, http_status FROM caas.error_codes WHERE sqlstate IN ('CA001', 'CA007') ORDER BY sqlstate $$,
-  $$ VALUES ('quota_exceeded', 402), ('immutable', 409) $$,
-  'quota_exceeded answers 402 and immutable 409');
+SELECT results_eq($$ SELECT name, http_status FROM caas.error_codes WHERE sqlstate IN ('CA001', 'CA007', 'CA008') ORDER BY sqlstate $$,
+  $$ VALUES ('quota_exceeded', 402), ('immutable', 409), ('ai_unavailable', 503) $$,
+  'quota_exceeded answers 402, immutable 409 and ai_unavailable 503');
 
 -- --------------------------------------------------- as the real caller --
 

@@ -9,17 +9,17 @@
 -- with B's org_id is refused with 42501; the tables caas_user may not
 -- change are not changeable at all; a viewer of A cannot write content
 -- while a member can; without a caller identity nothing is visible;
--- password hashes and sealed tokens are not readable; the content list page
+-- password hashes, sealed tokens and AI prompts are not readable; the content list page
 -- as caas_user is still an index scan of content_org_created_idx.
 --
 -- Fixed ids (all 00000000-0000-4000-8000-0000000000XX):
 --   a1 owner of A, a2 viewer of A, a3 member of A, a4 owner of B
 --   b1 A, b2 B;  c1/c2 workspaces;  d1/d2 content;  e1/e2 accounts;
---   f1/f2 scheduled posts;  91/92 invitations
+--   f1/f2 scheduled posts;  91/92 invitations;  71/72 AI jobs
 --
 
 BEGIN;
-SELECT plan(33);
+SELECT plan(34);
 
 -- --------------------------------------- setup, as the superuser (DBA) --
 
@@ -68,6 +68,11 @@ INSERT INTO caas.usage (org_id, period_start, period_end, scheduled_posts) VALUE
 INSERT INTO caas.audit_log (org_id, actor_id, action, target_type) VALUES
   ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000a1', 'org.updated', 'org'),
   ('00000000-0000-4000-8000-0000000000b2', '00000000-0000-4000-8000-0000000000a4', 'org.updated', 'org');
+INSERT INTO caas.ai_jobs (org_id, job_id, workspace_id, platform, tone, brief, system_prompt, user_prompt) VALUES
+  ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-000000000071', '00000000-0000-4000-8000-0000000000c1',
+   'sandbox', 'casual', '{"topic": "A"}', 'Write.', '{"brief": {"topic": "A"}}'),
+  ('00000000-0000-4000-8000-0000000000b2', '00000000-0000-4000-8000-000000000072', '00000000-0000-4000-8000-0000000000c2',
+   'sandbox', 'casual', '{"topic": "B"}', 'Write.', '{"brief": {"topic": "B"}}');
 
 -- Row counts per tenant table (every caas table with an org_id column, from
 -- the catalog), as whoever calls it.
@@ -123,7 +128,7 @@ END;
 $$;
 
 SELECT is((SELECT count(*) FROM pg_temp.tenant_rows('00000000-0000-4000-8000-0000000000b2') WHERE n > 0),
-  12::bigint, 'as the superuser, B has rows in all twelve tenant tables');
+  13::bigint, 'as the superuser, B has rows in all thirteen tenant tables');
 
 -- ----------------------------------------------- the owner of A reads --
 
@@ -184,10 +189,10 @@ SELECT is_empty($$
     FROM pg_catalog.pg_class c
    WHERE c.relnamespace = 'caas'::regnamespace AND c.relkind = 'r'
      AND c.relname IN ('organization_members', 'invitations', 'scheduled_posts', 'post_attempts',
-                       'subscriptions', 'usage', 'audit_log')
+                       'subscriptions', 'usage', 'audit_log', 'ai_jobs')
      AND (has_table_privilege('caas_user', c.oid, 'INSERT') OR has_table_privilege('caas_user', c.oid, 'UPDATE')
           OR has_table_privilege('caas_user', c.oid, 'DELETE') OR has_any_column_privilege('caas_user', c.oid, 'UPDATE'))
-$$, 'caas_user cannot INSERT, UPDATE or DELETE members, invitations, posts, attempts, subscriptions, usage or audit entries');
+$$, 'caas_user cannot INSERT, UPDATE or DELETE members, invitations, posts, attempts, subscriptions, usage, audit entries or AI jobs');
 SELECT throws_ok($$ UPDATE caas.scheduled_posts SET run_at = now() WHERE org_id = '00000000-0000-4000-8000-0000000000b2' $$,
   '42501', 'permission denied for table scheduled_posts',
   'UPDATE of scheduled posts by plain SQL is refused');
@@ -209,6 +214,9 @@ SELECT throws_ok($$ SELECT refresh_token_enc FROM caas.social_accounts $$,
 SELECT throws_ok($$ SELECT token_hash FROM caas.invitations $$,
   '42501', 'permission denied for table invitations',
   'caas_user cannot read invitation token hashes');
+SELECT throws_ok($$ SELECT system_prompt FROM caas.ai_jobs $$,
+  '42501', 'permission denied for table ai_jobs',
+  'caas_user cannot read the prompts of AI jobs');
 SELECT lives_ok($$ SELECT user_id, email FROM caas.users $$,
   'caas_user can read the granted user columns');
 

@@ -7,7 +7,7 @@
 -- a test of its own: two organisations (acme, globex), their users, members,
 -- invitations, workspaces, content with versions, social accounts, a
 -- scheduled post with an attempt, a subscription, usage, an audit entry,
--- plus a Stripe event and a refresh token.  Then each constraint is shown
+-- an AI job, plus a Stripe event and a refresh token.  Then each constraint is shown
 -- rejecting a row that is valid except for the one property it guards,
 -- with the SQLSTATE and the message naming the constraint:
 --   23514 check, 23505 unique, 23503 foreign key, 23502 not null,
@@ -23,10 +23,11 @@
 --   e1 acme X account, e2 globex sandbox account
 --   f1 acme scheduled post           91 carol's pending invitation to acme,
 --   92 bob's accepted invitation     81 alice's refresh token
+--   71 acme's queued AI job
 --
 
 BEGIN;
-SELECT plan(167);
+SELECT plan(174);
 
 -- ============================================================ valid graph ==
 
@@ -170,6 +171,14 @@ SELECT lives_ok($$
   VALUES ('evt_1AcmeUpdated', 'customer.subscription.updated', '00000000-0000-4000-8000-0000000000b1',
           false, now(), 'applied', '{"id": "evt_1AcmeUpdated", "object": "event"}')
 $$, 'a Stripe event with its evt_ id is accepted');
+
+SELECT lives_ok($$
+  INSERT INTO caas.ai_jobs (org_id, job_id, workspace_id, platform, tone, variants, brief,
+                            system_prompt, user_prompt, requested_by)
+  VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-000000000071',
+          '00000000-0000-4000-8000-0000000000c1', 'x', 'casual', 2, '{"topic": "Launch"}',
+          'Write posts.', '{"brief": {"topic": "Launch"}}', '00000000-0000-4000-8000-0000000000a1')
+$$, 'a queued AI job for a workspace of its organisation is accepted');
 
 -- ======================================================= 23514 check ==
 
@@ -581,6 +590,33 @@ SELECT throws_ok($$
   VALUES ('evt_2', 'invoice.paid', false, now(), 'applied', '"evt_2"')
 $$, '23514', 'new row for relation "stripe_events" violates check constraint "stripe_events_payload_check"',
   'a Stripe event payload is a JSON object');
+
+-- ai_jobs: the state and the columns that go with it agree.
+SELECT throws_ok($$
+  UPDATE caas.ai_jobs SET state = 'running', claims = 1, started_at = now()
+   WHERE job_id = '00000000-0000-4000-8000-000000000071'
+$$, '23514', 'new row for relation "ai_jobs" violates check constraint "ai_jobs_lease_matches_state"',
+  'a running AI job has a lease owner and expiry');
+SELECT throws_ok($$
+  UPDATE caas.ai_jobs SET claims = 1 WHERE job_id = '00000000-0000-4000-8000-000000000071'
+$$, '23514', 'new row for relation "ai_jobs" violates check constraint "ai_jobs_started_when_claimed"',
+  'an AI job claimed once has a start instant');
+SELECT throws_ok($$
+  UPDATE caas.ai_jobs SET state = 'succeeded', finished_at = now() WHERE job_id = '00000000-0000-4000-8000-000000000071'
+$$, '23514', 'new row for relation "ai_jobs" violates check constraint "ai_jobs_succeeded_has_result"',
+  'a succeeded AI job has a result');
+SELECT throws_ok($$
+  UPDATE caas.ai_jobs SET state = 'failed', finished_at = now() WHERE job_id = '00000000-0000-4000-8000-000000000071'
+$$, '23514', 'new row for relation "ai_jobs" violates check constraint "ai_jobs_failed_has_error"',
+  'a failed AI job has an error code');
+SELECT throws_ok($$
+  UPDATE caas.ai_jobs SET variants = 6 WHERE job_id = '00000000-0000-4000-8000-000000000071'
+$$, '23514', 'new row for relation "ai_jobs" violates check constraint "ai_jobs_variants_check"',
+  'an AI job asks for 1 to 5 variants');
+SELECT throws_ok($$
+  UPDATE caas.ai_jobs SET language = 'English' WHERE job_id = '00000000-0000-4000-8000-000000000071'
+$$, '23514', 'new row for relation "ai_jobs" violates check constraint "ai_jobs_language_check"',
+  'an AI job''s language is a language tag');
 
 -- ====================================================== 23505 unique ==
 

@@ -10,8 +10,8 @@
 -- every table, column, type and function; the OAuth states and dispatcher
 -- heartbeats closed to plain SQL; the definitions of the indexes the API,
 -- the dispatcher and housekeeping rely on, and the plans of the
--- dispatcher's claim query, the token refresh scan, the lateness histogram
--- and the content list's keyset pagination.
+-- dispatcher's claim query, the AI job claim, the token refresh scan, the
+-- lateness histogram and the content list's keyset pagination.
 --
 -- Wording: a *tenant table* is any table of schema caas except the global
 -- ones listed in pg_temp.global_tables below.  The checks are catalog queries,
@@ -20,17 +20,17 @@
 --
 
 BEGIN;
-SELECT plan(45);
+SELECT plan(51);
 
 -- The tables that are not tenant data: identity (a user belongs to many
 -- organisations), catalogues every tenant reads, the Stripe event log, the
 -- OAuth states (matched by the state alone, before the organisation is
--- known) and the dispatchers' heartbeats.
+-- known), the dispatchers' heartbeats and the AI tones and prompt templates.
 CREATE FUNCTION pg_temp.global_tables()
 RETURNS name[]
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ARRAY['users', 'profiles', 'refresh_tokens', 'plans', 'platforms', 'stripe_events', 'post_transitions',
-                   'oauth_states', 'dispatchers']::name[] $$;
+                   'oauth_states', 'dispatchers', 'ai_tones', 'ai_prompt_templates']::name[] $$;
 
 -- Every tenant table, with the attnum of its org_id column (NULL when it has none).
 CREATE VIEW pg_temp.tenant_tables AS
@@ -69,11 +69,12 @@ SELECT tables_are('caas', ARRAY[
   'content', 'content_versions',
   'social_accounts', 'scheduled_posts', 'post_attempts',
   'subscriptions', 'usage', 'stripe_events', 'audit_log',
-  'oauth_states', 'dispatchers'],
+  'oauth_states', 'dispatchers',
+  'ai_tones', 'ai_prompt_templates', 'ai_jobs'],
   'schema caas has exactly the tables of the data model');
 
-SELECT cmp_ok((SELECT count(*) FROM pg_temp.tenant_tables), '=', 12::bigint,
-  'twelve tables are tenant tables (all but the nine global ones)');
+SELECT cmp_ok((SELECT count(*) FROM pg_temp.tenant_tables), '=', 13::bigint,
+  'thirteen tables are tenant tables (all but the eleven global ones)');
 
 -- ------------------------------------------------------ tenant key rules --
 
@@ -202,7 +203,7 @@ $$, 'every function of schema caas has a comment');
 
 SELECT enums_are('caas', ARRAY[
   'org_role', 'invitation_status', 'content_status', 'version_source',
-  'account_status', 'post_state', 'attempt_outcome', 'subscription_status'],
+  'account_status', 'post_state', 'attempt_outcome', 'subscription_status', 'ai_job_state'],
   'schema caas has exactly the enum types of the data model');
 
 SELECT enum_has_labels('caas', 'org_role',
@@ -226,6 +227,9 @@ SELECT enum_has_labels('caas', 'post_state',
 SELECT enum_has_labels('caas', 'attempt_outcome',
   ARRAY['published', 'retryable', 'needs_reauth', 'permanent', 'unknown'],
   'attempt_outcome has the five outcome classes of the adapters');
+SELECT enum_has_labels('caas', 'ai_job_state',
+  ARRAY['queued', 'running', 'succeeded', 'failed'],
+  'ai_job_state has the four states of an AI generation job, in life order');
 SELECT enum_has_labels('caas', 'subscription_status',
   ARRAY['trialing', 'active', 'past_due', 'canceled', 'unpaid', 'incomplete', 'incomplete_expired', 'paused'],
   'subscription_status spells the Stripe statuses as Stripe does');
@@ -277,6 +281,19 @@ SELECT is(pg_temp.indexdef('stripe_events_received_idx'),
   'CREATE INDEX stripe_events_received_idx ON caas.stripe_events USING btree (received_at)',
   'stripe_events_received_idx serves the housekeeping job''s event clean-up');
 
+SELECT is(pg_temp.indexdef('ai_jobs_due_idx'),
+  'CREATE INDEX ai_jobs_due_idx ON caas.ai_jobs USING btree (run_at) WHERE (state = ''queued''::caas.ai_job_state)',
+  'ai_jobs_due_idx indexes run_at of queued AI jobs for the claim');
+SELECT is(pg_temp.indexdef('ai_jobs_lease_idx'),
+  'CREATE INDEX ai_jobs_lease_idx ON caas.ai_jobs USING btree (lease_expires_at) WHERE (state = ''running''::caas.ai_job_state)',
+  'ai_jobs_lease_idx indexes the leases of running AI jobs for the claim of lapsed ones');
+SELECT is(pg_temp.indexdef('ai_jobs_open_idx'),
+  'CREATE INDEX ai_jobs_open_idx ON caas.ai_jobs USING btree (org_id, variants) WHERE (state = ANY (ARRAY[''queued''::caas.ai_job_state, ''running''::caas.ai_job_state]))',
+  'ai_jobs_open_idx holds the variants of an organisation''s open AI jobs for the quota reservation');
+SELECT is(pg_temp.indexdef('ai_jobs_org_created_idx'),
+  'CREATE INDEX ai_jobs_org_created_idx ON caas.ai_jobs USING btree (org_id, created_at DESC, job_id DESC)',
+  'ai_jobs_org_created_idx orders an organisation''s AI jobs newest first for keyset pagination');
+
 -- --------------------------------------------------------- query plans --
 
 -- With sequential scans off the planner must still find an index that
@@ -302,6 +319,13 @@ SELECT matches(
                     ORDER BY run_at LIMIT 100 FOR UPDATE SKIP LOCKED$$),
   'Limit\s+->\s+LockRows',
   'the dispatcher''s claim query locks only the rows under its LIMIT');
+
+SELECT matches(
+  pg_temp.plan_of($$SELECT ctid FROM caas.ai_jobs
+                    WHERE state = 'queued' AND run_at <= now()
+                    ORDER BY run_at LIMIT 100 FOR UPDATE SKIP LOCKED$$),
+  'Limit\s+->\s+LockRows\s+->\s+Index Scan using ai_jobs_due_idx on ai_jobs\s+Index Cond: \(run_at <= now\(\)\)',
+  'the AI claim takes queued jobs in run_at order from ai_jobs_due_idx and locks only those under its LIMIT');
 
 SELECT matches(
   pg_temp.plan_of($$SELECT published_at - due_at FROM caas.scheduled_posts

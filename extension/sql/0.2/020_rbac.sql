@@ -138,6 +138,7 @@ VALUES
   ('CA004', 'schedule_in_past', 422, 'the instant has already passed'),
   ('CA005', 'account_unavailable', 409, 'the social account is disconnected or needs re-authorisation'),
   ('CA006', 'ownership_rule', 409, 'the organisation must keep exactly one owner'),
-  ('CA007', 'immutable', 409, 'versions and audit entries are never changed');
+  ('CA007', 'immutable', 409, 'versions and audit entries are never changed'),
+  ('CA008', 'ai_unavailable', 503, 'no running dispatcher reports an AI provider; the hint names the settings');
 COMMENT ON VIEW caas.error_codes IS
   'Every SQLSTATE the caas API raises on purpose, with the HTTP status the API answers. The API and the tests both read this list.';

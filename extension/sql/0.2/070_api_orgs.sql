@@ -715,7 +715,10 @@ BEGIN
   SELECT * INTO u FROM caas.usage WHERE org_id = org AND period_start = ps;
   RETURN jsonb_build_object(
     'org_id', org, 'plan', p.plan_id, 'period_start', ps, 'period_end', pe,
-    'ai_generations', jsonb_build_object('used', coalesce(u.ai_generations, 0), 'limit', p.ai_generations_per_month),
+    'ai_generations', jsonb_build_object('used', coalesce(u.ai_generations, 0), 'limit', p.ai_generations_per_month,
+                                         -- Held by queued and running AI jobs (086_ai.sql).
+                                         'reserved', (SELECT coalesce(sum(j.variants), 0) FROM caas.ai_jobs j
+                                                       WHERE j.org_id = org AND j.state IN ('queued', 'running'))),
     'ai_prompt_tokens', coalesce(u.ai_prompt_tokens, 0),
     'ai_completion_tokens', coalesce(u.ai_completion_tokens, 0),
     'scheduled_posts', jsonb_build_object('used', coalesce(u.scheduled_posts, 0), 'limit', p.scheduled_posts_per_month),
@@ -726,7 +729,7 @@ BEGIN
                                           'limit', p.max_social_accounts));
 END;
 $$;
-COMMENT ON FUNCTION caas.usage_get(uuid) IS 'Use in the current billing period and counts against each limit of the plan in force (NULL limit = unlimited).';
+COMMENT ON FUNCTION caas.usage_get(uuid) IS 'Use in the current billing period and counts against each limit of the plan in force (NULL limit = unlimited); ai_generations also has reserved, the variants of the organisation''s queued and running AI jobs, which count against the limit too.';
 
 CREATE FUNCTION caas.audit_list(org uuid, cursor text DEFAULT NULL, lim integer DEFAULT NULL)
 RETURNS jsonb

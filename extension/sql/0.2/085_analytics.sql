@@ -20,6 +20,10 @@
 --
 -- Times: days and months are UTC; durations are seconds (double precision).
 --
+-- caas.analytics_ai_jobs (AI generation jobs per organisation, month,
+-- provider and state) follows these rules but is defined in 086_ai.sql,
+-- after its table.
+--
 
 CREATE VIEW caas.analytics_posts_daily AS
 SELECT p.org_id,
