@@ -13,6 +13,10 @@
  * variable ..._FILE).  Order for adapter settings, like for the table:
  * default, file, environment, secret file; a secret set both directly and
  * by file is an error.
+ *
+ * AI generation's keys (ai.*, openai.*, gemini.*, compat.*) are rows of
+ * the table; check_ai derives the provider chain from ai.providers and
+ * checks that ai.lease_seconds outlasts the chain's worst case.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -67,6 +71,30 @@ static const struct conf_row config_rows[] = {
 	{ "token_keys_file", STR, OFF(token_keys_file), "", 0, 4096, false, false, false },
 	{ "token_key_id", STR, OFF(token_key_id), "", 0, SEAL_KID_MAX, false, false, false },
 	{ "log_level", STR, OFF(log_level), "info", 1, 16, true, false, false },
+	{ "ai.providers", STR, OFF(ai_providers), "openai,gemini", 0, 64, false, false, false },
+	{ "ai.max_in_flight", INT, OFF(ai_max_in_flight), "256", 1, 10000, false, false, false },
+	{ "ai.batch_size", INT, OFF(ai_batch_size), "100", 1, 1000, false, false, false },
+	{ "ai.lease_seconds", INT, OFF(ai_lease_seconds), "1200", 60, 86400, false, false, false },
+	{ "ai.request_timeout_ms", INT, OFF(ai_request_timeout_ms), "60000", 1000, 600000, false, false, false },
+	{ "ai.max_attempts", INT, OFF(ai_max_attempts), "3", 1, 10, false, false, false },
+	{ "ai.max_reprompts", INT, OFF(ai_max_reprompts), "2", 0, 5, false, false, false },
+	{ "ai.retry_hint_max_ms", INT, OFF(ai_retry_hint_max_ms), "30000", 0, 600000, false, false, false },
+	{ "ai.max_output_tokens", INT, OFF(ai_max_output_tokens), "1024", 16, 65536, false, false, false },
+	{ "ai.temperature", STR, OFF(ai_temperature), "0.8", 1, 16, false, false, false },
+	{ "openai.base_url", STR, OFF(openai_base_url), "https://api.openai.com/v1", 1, 1024, false, false, false },
+	{ "openai.api_key", STR, OFF(openai_api_key), "", 0, 4096, false, true, false },
+	{ "openai.api_key_file", STR, OFF(openai_api_key_file), "", 0, 4096, false, false, false },
+	{ "openai.model", STR, OFF(openai_model), "gpt-4.1-mini", 1, 127, false, false, false },
+	{ "gemini.base_url", STR, OFF(gemini_base_url), "https://generativelanguage.googleapis.com/v1beta", 1, 1024, false, false, false },
+	{ "gemini.api_key", STR, OFF(gemini_api_key), "", 0, 4096, false, true, false },
+	{ "gemini.api_key_file", STR, OFF(gemini_api_key_file), "", 0, 4096, false, false, false },
+	{ "gemini.model", STR, OFF(gemini_model), "gemini-2.5-flash", 1, 127, false, false, false },
+	{ "compat.name", STR, OFF(compat_name), "compat", 1, 32, false, false, false },
+	{ "compat.base_url", STR, OFF(compat_base_url), "", 0, 1024, false, false, false },
+	{ "compat.api_key", STR, OFF(compat_api_key), "", 0, 4096, false, true, false },
+	{ "compat.api_key_file", STR, OFF(compat_api_key_file), "", 0, 4096, false, false, false },
+	{ "compat.model", STR, OFF(compat_model), "", 0, 127, false, false, false },
+	{ "compat.json_schema", CONF_BOOL, OFF(compat_json_schema), "yes", 0, 0, false, false, false },
 	{ NULL, INT, 0, NULL, 0, 0, false, false, false },
 };
 
@@ -212,6 +240,121 @@ adapter_secret_files(struct dispatcher_config *cfg, char *err, size_t errlen)
 	return (0);
 }
 
+/* ---------------------------------------------------------------- AI */
+
+/* url_ok: an http(s) URL (the providers' base URLs). */
+static bool
+url_ok(const char *url)
+{
+	return (strncmp(url, "https://", 8) == 0 || strncmp(url, "http://", 7) == 0);
+}
+
+/* name_ok: compat.name is recorded as the versions' provider: [a-z0-9._-]. */
+static bool
+name_ok(const char *name)
+{
+	const char	*p;
+
+	for (p = name; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '.' || *p == '_' || *p == '-'))
+			return (false);
+	return (p != name);
+}
+
+/*
+ * provider_fill describes the provider called name[0..len) into p.
+ * Returns 1 when it is configured, 0 when not (left out of the chain), -1
+ * when the name is unknown or its settings are wrong (err set).
+ */
+static int
+provider_fill(const struct dispatcher_config *cfg, const char *name, size_t len,
+    struct ai_provider *p, char *err, size_t errlen)
+{
+	if (len == 6 && strncmp(name, "openai", 6) == 0) {
+		*p = (struct ai_provider){ "openai", AI_API_OPENAI_CHAT, cfg->openai_base_url,
+		    cfg->openai_api_key, cfg->openai_model, true, cfg->ai_max_output_tokens, 0 };
+		if (cfg->openai_api_key[0] == '\0')
+			return (0);
+	} else if (len == 6 && strncmp(name, "gemini", 6) == 0) {
+		*p = (struct ai_provider){ "gemini", AI_API_GEMINI, cfg->gemini_base_url,
+		    cfg->gemini_api_key, cfg->gemini_model, true, cfg->ai_max_output_tokens, 0 };
+		if (cfg->gemini_api_key[0] == '\0')
+			return (0);
+	} else if (len == 6 && strncmp(name, "compat", 6) == 0) {
+		*p = (struct ai_provider){ cfg->compat_name, AI_API_OPENAI_CHAT, cfg->compat_base_url,
+		    cfg->compat_api_key, cfg->compat_model, cfg->compat_json_schema,
+		    cfg->ai_max_output_tokens, 0 };
+		if ((cfg->compat_base_url[0] == '\0') != (cfg->compat_model[0] == '\0'))
+			return (snprintf(err, errlen, "compat.base_url and compat.model go together: "
+			    "set both (or neither)"), -1);
+		if (cfg->compat_base_url[0] == '\0')
+			return (0);
+		if (!name_ok(cfg->compat_name))
+			return (snprintf(err, errlen, "compat.name: \"%.32s\" is not a name of "
+			    "lowercase letters, digits, '.', '_' and '-'", cfg->compat_name), -1);
+	} else
+		return (snprintf(err, errlen, "ai.providers: unknown provider \"%.*s\": "
+		    "say openai, gemini or compat", (int)(len < 32 ? len : 32), name), -1);
+	if (!url_ok(p->base_url))
+		return (snprintf(err, errlen, "%.*s.base_url: \"%.64s\" is not an http(s) URL",
+		    (int)len, name, p->base_url), -1);
+	return (1);
+}
+
+/* check_ai derives the provider chain and checks the ai.* keys.  0 or -1. */
+static int
+check_ai(struct dispatcher_config *cfg, char *err, size_t errlen)
+{
+	struct ai_provider	 p;
+	const char		*s = cfg->ai_providers, *end;
+	char			*stop;
+	double			 t;
+	long			 need;
+	size_t			 len;
+	int			 i, rc, seen = 0, bit;
+
+	t = strtod(cfg->ai_temperature, &stop);
+	if (stop == cfg->ai_temperature || *stop != '\0' || !(t >= 0.0 && t <= 2.0))
+		return (snprintf(err, errlen, "ai.temperature: expected a number from 0 to 2, "
+		    "not \"%.16s\"", cfg->ai_temperature), -1);
+	cfg->ai_nproviders = 0;
+	while (*s != '\0') {
+		s += strspn(s, " ,");
+		if (*s == '\0')
+			break;
+		end = s + strcspn(s, " ,");
+		len = (size_t)(end - s);
+		if ((rc = provider_fill(cfg, s, len, &p, err, errlen)) == -1)
+			return (-1);
+		bit = s[0] == 'o' ? 1 : s[0] == 'g' ? 2 : 4;
+		if (seen & bit)
+			return (snprintf(err, errlen, "ai.providers: %.*s is named twice",
+			    (int)len, s), -1);
+		seen |= bit;
+		p.temperature = t;
+		if (rc == 1)
+			cfg->ai_chain[cfg->ai_nproviders++] = p;
+		s = end;
+	}
+	if (cfg->ai_nproviders == 0)
+		return (0);
+	/*
+	 * A job's lease must outlast its worst case: every provider's
+	 * attempts and every re-prompt, each a whole request plus the
+	 * longest retry hint waited for, and a margin for recording.
+	 */
+	i = cfg->ai_max_attempts * cfg->ai_nproviders + cfg->ai_max_reprompts;
+	need = ((long)i * ((long)cfg->ai_request_timeout_ms + cfg->ai_retry_hint_max_ms) + 999) /
+	    1000 + 30;
+	if (cfg->ai_lease_seconds < need)
+		return (snprintf(err, errlen, "ai.lease_seconds (%d) must be at least "
+		    "(ai.max_attempts x %d providers + ai.max_reprompts) x "
+		    "(ai.request_timeout_ms + ai.retry_hint_max_ms) + 30 s = %ld s",
+		    cfg->ai_lease_seconds, cfg->ai_nproviders, need), -1);
+	return (0);
+}
+
 /* check_together checks what keys say together.  Returns 0 or -1. */
 static int
 check_together(struct dispatcher_config *cfg, char *err, size_t errlen)
@@ -241,7 +384,7 @@ check_together(struct dispatcher_config *cfg, char *err, size_t errlen)
 		    "name the key of token_keys that seals new tokens"), -1);
 	if (seal_ring_parse(&cfg->ring, cfg->token_keys, cfg->token_key_id, why, sizeof(why)) == -1)
 		return (snprintf(err, errlen, "token_keys: %s", why), -1);
-	return (0);
+	return (check_ai(cfg, err, errlen));
 }
 
 int
@@ -284,12 +427,40 @@ dispatcher_config_cleanup(struct dispatcher_config *cfg)
 	adapter_conf_reset();
 }
 
+/* describe_ai logs the AI providers' settings, keys as set or unset. */
+static void
+describe_ai(const struct dispatcher_config *cfg)
+{
+	char	 chain[128] = "";
+	int	 i;
+
+	for (i = 0; i < cfg->ai_nproviders; i++)
+		snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain), "%s%s",
+		    i > 0 ? ", " : "", cfg->ai_chain[i].name);
+	if (cfg->ai_nproviders > 0)
+		log_info("ai.providers = \"%s\": AI generation by %s", cfg->ai_providers, chain);
+	else
+		log_info("ai.providers = \"%s\": no provider configured, AI generation is off "
+		    "(set openai.api_key, gemini.api_key, or compat.base_url and compat.model)",
+		    cfg->ai_providers);
+	log_info("openai: base_url \"%s\", model \"%s\", api_key %s", cfg->openai_base_url,
+	    cfg->openai_model, cfg->openai_api_key[0] != '\0' ? "set" : "unset");
+	log_info("gemini: base_url \"%s\", model \"%s\", api_key %s", cfg->gemini_base_url,
+	    cfg->gemini_model, cfg->gemini_api_key[0] != '\0' ? "set" : "unset");
+	log_info("compat (%s): base_url \"%s\", model \"%s\", api_key %s, json_schema %s",
+	    cfg->compat_name, cfg->compat_base_url, cfg->compat_model,
+	    cfg->compat_api_key[0] != '\0' ? "set" : "unset",
+	    cfg->compat_json_schema ? "yes" : "no");
+}
+
 void
 dispatcher_config_describe(const struct dispatcher_config *cfg)
 {
 	const struct caas_adapter *const *a;
 	const struct adapter_setting	*s;
 	const char			*v;
+
+	describe_ai(cfg);
 
 	for (a = cfg->adapters; a != NULL && *a != NULL; a++)
 		for (s = (*a)->settings; s != NULL && s->key != NULL; s++) {

@@ -11,6 +11,13 @@
  * "<adapter>.<setting>_file" / CAAS_DISPATCHER_<ADAPTER>_<SETTING>_FILE.
  * They are handed to adapter_conf_set (adapter_conf.h).
  *
+ * AI generation's keys are rows of the table like the others, dotted
+ * (ai.max_attempts, openai.api_key: CAAS_DISPATCHER_OPENAI_API_KEY); the
+ * providers' API keys are secrets.  dispatcher_config_load derives the
+ * provider chain (ai_chain) from ai.providers, keeping the configured
+ * ones: openai and gemini with an api_key, compat with a base_url and a
+ * model.
+ *
  * The functions are dispatcher_config_*, not config_*: the unit-test
  * runner links caas-api's config.c too.
  *
@@ -26,8 +33,11 @@
 #include <stddef.h>
 
 #include "adapter.h"
+#include "ai_provider.h"
 #include "log.h"
 #include "seal.h"
+
+#define DISPATCHER_AI_PROVIDERS	3	/* openai, gemini, compat */
 
 struct config_adapter_file;
 
@@ -60,9 +70,41 @@ struct dispatcher_config {
 	char	*token_key_id;		/* the key new tokens are sealed with */
 	char	*log_level;
 
+	/* AI generation: ai.*, openai.*, gemini.*, compat.* */
+	char	*ai_providers;		/* the chain, "openai,gemini" */
+	int	 ai_max_in_flight;
+	int	 ai_batch_size;
+	int	 ai_lease_seconds;
+	int	 ai_request_timeout_ms;
+	int	 ai_max_attempts;	/* calls per provider */
+	int	 ai_max_reprompts;
+	int	 ai_retry_hint_max_ms;
+	int	 ai_max_output_tokens;
+	char	*ai_temperature;	/* text: conffile has no decimals */
+	char	*openai_base_url;
+	char	*openai_api_key;	/* secret */
+	char	*openai_api_key_file;
+	char	*openai_model;
+	char	*gemini_base_url;
+	char	*gemini_api_key;	/* secret */
+	char	*gemini_api_key_file;
+	char	*gemini_model;
+	char	*compat_name;
+	char	*compat_base_url;
+	char	*compat_api_key;	/* secret, optional */
+	char	*compat_api_key_file;
+	char	*compat_model;
+	bool	 compat_json_schema;
+
 	/* Derived by dispatcher_config_load. */
 	enum log_level			 level;
 	struct seal_ring		 ring;
+	/*
+	 * The configured providers of ai.providers, in order (strings
+	 * borrowed from this struct); none: AI generation is off.
+	 */
+	struct ai_provider		 ai_chain[DISPATCHER_AI_PROVIDERS];
+	int				 ai_nproviders;
 
 	/* The adapters whose settings are read; adapter_registry by default. */
 	const struct caas_adapter *const *adapters;
@@ -78,7 +120,8 @@ int	dispatcher_config_init(struct dispatcher_config *cfg);
 /*
  * dispatcher_config_load reads path (NULL: no file), the environment and
  * the secret files, then checks what the keys say together (token_key_id
- * names a key of token_keys, lease_seconds outlasts two requests, ...).
+ * names a key of token_keys, lease_seconds outlasts two requests,
+ * ai.lease_seconds outlasts the provider chain's worst case, ...).
  * Returns 0, or -1 with the reason in err ("conf/dispatcher.conf:12:
  * unknown key \"x.bse_url\""); never a secret's value in err.
  */
@@ -90,7 +133,8 @@ void	dispatcher_config_cleanup(struct dispatcher_config *cfg);
 
 /*
  * dispatcher_config_describe logs every adapter setting with its doc line
- * and whether it is set (values of secrets are never shown).
+ * and whether it is set, and the AI provider chain (values of secrets are
+ * never shown: "set" or "unset").
  */
 void	dispatcher_config_describe(const struct dispatcher_config *cfg);
 

@@ -73,6 +73,13 @@ http_call_init(struct http_call *call)
 	buf_init(&call->req.body);
 }
 
+/* The whole-transfer limit of call: its own, or the client's default. */
+static long
+call_timeout_ms(const struct http_multi *m, const struct http_call *call)
+{
+	return (call->timeout_ms > 0 ? call->timeout_ms : m->cfg.request_timeout_ms);
+}
+
 void
 http_call_reset(struct http_call *call)
 {
@@ -233,7 +240,7 @@ setup(struct http_multi *m, struct http_xfer *x, struct http_call *call)
 	SET(CURLOPT_PRIVATE, x);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, m->cfg.connect_timeout_ms);
-	SET(CURLOPT_TIMEOUT_MS, m->cfg.request_timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, call_timeout_ms(m, call));
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_USERAGENT, USER_AGENT);
@@ -316,6 +323,7 @@ describe_failure(struct http_multi *m, struct http_xfer *x, CURLcode code,
 {
 	const char	*what = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(code);
 	curl_off_t	 connect_us = 0, start_us = 0;
+	long		 limit = call_timeout_ms(m, x->call);
 
 	if (code != CURLE_OPERATION_TIMEDOUT) {
 		snprintf(out, outlen, "%s%s", what, sent ? " (request sent)" : " (nothing sent)");
@@ -326,13 +334,11 @@ describe_failure(struct http_multi *m, struct http_xfer *x, CURLcode code,
 	if (!sent)
 		snprintf(out, outlen, "timed out %s after %ld ms, nothing sent",
 		    connect_us == 0 ? "connecting" : "before sending",
-		    connect_us == 0 ? m->cfg.connect_timeout_ms : m->cfg.request_timeout_ms);
+		    connect_us == 0 ? m->cfg.connect_timeout_ms : limit);
 	else if (start_us == 0)
-		snprintf(out, outlen, "no response within %ld ms (request sent)",
-		    m->cfg.request_timeout_ms);
+		snprintf(out, outlen, "no response within %ld ms (request sent)", limit);
 	else
-		snprintf(out, outlen, "response incomplete after %ld ms",
-		    m->cfg.request_timeout_ms);
+		snprintf(out, outlen, "response incomplete after %ld ms", limit);
 }
 
 static int64_t

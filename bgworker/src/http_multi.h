@@ -32,6 +32,7 @@ struct http_call {
 	void			(*done)(struct http_call *,
 				    const struct adapter_response *);
 	void			*owner;		/* the caller's (a job) */
+	long			 timeout_ms;	/* whole transfer; 0 = request_timeout_ms */
 	struct http_xfer	*xfer;		/* the transport's, while in flight */
 };
 

@@ -4,15 +4,15 @@
  * Connecting: PQconnectdbParams with the configured conninfo expanded
  * (fallback_application_name and connect_timeout first, so the conninfo's
  * own values win; the password, a secret, after it), then
- * SET ROLE <database_role>, SET statement_timeout, LISTEN caas_posts_due,
- * each in autocommit: the LISTEN is committed before the first query
+ * SET ROLE <database_role>, SET statement_timeout, LISTEN caas_posts_due
+ * (and LISTEN caas_ai_due when listen_ai), each in autocommit: the LISTEN is committed before the first query
  * inspects the queue, as async.c asks.  A failed attempt is logged once per
  * outage at WARNING (then every 20th attempt; the rest at DEBUG) and retried after an exponential
  * backoff with jitter, 250 ms up to 30 s.
  *
  * Notifications (testlibpq2.c): PQconsumeInput, then PQnotifies until NULL,
- * PQfreemem each.  Their payload (the run_at) is not used: a wake-up only
- * makes the loop ask the database.
+ * PQfreemem each, noted per channel.  Their payload (the run_at) is not
+ * used: a wake-up only makes the loop ask the database.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +105,9 @@ session_setup(struct listen_conn *c, char *why, size_t whylen)
 	}
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %d", c->statement_timeout_ms);
 	if (exec_ok(c->pg, sql, why, whylen) == -1 ||
-	    (c->listen && exec_ok(c->pg, "LISTEN " LISTEN_CHANNEL, why, whylen) == -1))
+	    (c->listen && exec_ok(c->pg, "LISTEN " LISTEN_CHANNEL, why, whylen) == -1) ||
+	    (c->listen && c->listen_ai &&
+	    exec_ok(c->pg, "LISTEN " LISTEN_AI_CHANNEL, why, whylen) == -1))
 		return (-1);
 	return (0);
 }
@@ -142,7 +144,8 @@ listen_connect(struct listen_conn *c)
 		if (c->ever_up)
 			c->reconnects++;
 		log_info("%s connection %s%s%s", c->label, c->ever_up ? "re-established" : "up",
-		    c->listen ? ": listening on " LISTEN_CHANNEL : "",
+		    !c->listen ? "" : c->listen_ai ? ": listening on " LISTEN_CHANNEL " and "
+		    LISTEN_AI_CHANNEL : ": listening on " LISTEN_CHANNEL,
 		    c->failures > 0 ? " after an outage" : "");
 		c->ever_up = true;
 		c->failures = 0;
@@ -199,7 +202,10 @@ listen_collect(struct listen_conn *c)
 	if (c->pg == NULL)
 		return;
 	while ((n = PQnotifies(c->pg)) != NULL) {
-		c->notified = true;
+		if (n->relname != NULL && strcmp(n->relname, LISTEN_AI_CHANNEL) == 0)
+			c->notified_ai = true;
+		else
+			c->notified = true;
 		PQfreemem(n);
 	}
 }
@@ -223,6 +229,15 @@ listen_take_notified(struct listen_conn *c)
 	bool	 was = c->notified;
 
 	c->notified = false;
+	return (was);
+}
+
+bool
+listen_take_notified_ai(struct listen_conn *c)
+{
+	bool	 was = c->notified_ai;
+
+	c->notified_ai = false;
 	return (was);
 }
 

@@ -1,7 +1,7 @@
 /*
  * listen.h — the dispatcher's one libpq connection: connect, SET ROLE,
- * LISTEN caas_posts_due, notifications, and reconnection with backoff
- * (listen.c).
+ * LISTEN caas_posts_due (and caas_ai_due when AI generation is on),
+ * notifications, and reconnection with backoff (listen.c).
  *
  * A notification is a hint that something became due: the loop re-queries
  * after every one, after every reconnect and on a timer, so a lost
@@ -22,7 +22,8 @@
 
 #include <libpq-fe.h>
 
-#define LISTEN_CHANNEL	"caas_posts_due"
+#define LISTEN_CHANNEL		"caas_posts_due"
+#define LISTEN_AI_CHANNEL	"caas_ai_due"
 
 struct listen_conn {
 	PGconn		*pg;
@@ -32,9 +33,11 @@ struct listen_conn {
 	const char	*role;		/* "" = stay the login role */
 	const char	*label;		/* for log lines: "database", "recording" */
 	bool		 listen;	/* LISTEN on this connection */
+	bool		 listen_ai;	/* ... also on caas_ai_due (set after listen_init) */
 	int		 connect_timeout_sec;
 	int		 statement_timeout_ms;
 	bool		 notified;	/* since listen_take_notified */
+	bool		 notified_ai;	/* caas_ai_due, since listen_take_notified_ai */
 	int		 failures;	/* consecutive failed attempts */
 	int64_t		 retry_at;	/* monotonic ms of the next attempt */
 	bool		 ever_up;
@@ -78,8 +81,12 @@ int	listen_consume(struct listen_conn *c);
 /* listen_collect drains notifications libpq already holds. */
 void	listen_collect(struct listen_conn *c);
 
-/* listen_take_notified: was anything notified since the last call? */
+/*
+ * listen_take_notified: was caas_posts_due notified since the last call?
+ * listen_take_notified_ai: was caas_ai_due?
+ */
 bool	listen_take_notified(struct listen_conn *c);
+bool	listen_take_notified_ai(struct listen_conn *c);
 
 void	listen_close(struct listen_conn *c);
 

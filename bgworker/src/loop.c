@@ -22,6 +22,16 @@
  *             answer ask caas.dispatch_next_due() again (at once after a
  *             full batch).
  *
+ * AI generation jobs (ai.c) ride the same pass: their calls go through the
+ * same curl multi handle (answers, steps), their outcomes are recorded on
+ * a connection of their own (ai_job_result_batch, one call in flight), and
+ * they are claimed with caas.ai_claim on the main connection as a chore:
+ * when caas_ai_due is notified (after asking caas.ai_next_due), at start,
+ * after a reconnect, on the rescan timer (leases that expired) and when
+ * ai_next_due said so, only while there is room (ai.max_in_flight) and a
+ * provider is configured.  Like the other chores it waits while a post is
+ * due within CHORE_GAP_MS, so AI work never makes a post late.
+ *
  * The main connection runs one thing at a time: while a claim is in
  * flight, references, refreshes and chores wait for its answer.
  *
@@ -45,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ai.h"
 #include "config.h"
 #include "dispatch.h"
 #include "http_multi.h"
@@ -63,11 +74,13 @@
 #define CLAIM_RETRY_MS		5000	/* after the database refused a claim */
 #define CHORE_GAP_MS		20	/* no chore this close before a due post */
 #define CHORE_MAX_DELAY_MS	1000	/* ... unless it is this late already */
+#define AI_AGAIN_MS		100	/* due but not claimed: leased elsewhere */
 
 /* Optional functions an older extension may lack: logged once each. */
 #define MISSING_HEARTBEAT	0x1
 #define MISSING_REFRESH		0x2
 #define MISSING_SWEEP		0x4
+#define MISSING_AI		0x8
 
 struct loop {
 	const struct dispatcher_config	*cfg;
@@ -80,6 +93,12 @@ struct loop {
 	struct queue			 qrec[DISPATCH_RECORD_SLOTS];
 	int				 nrec;
 	struct dispatch			 d;
+	/* AI generation: jobs, and ai_job_result_batch's connection */
+	struct ai			 ai;
+	struct listen_conn		 aconn;
+	struct queue			 qai;
+	int64_t				 ai_due_at;	/* claim then; -1 = none known */
+	int64_t				 ai_query_at;	/* ask ai_next_due then; -1 = no */
 
 	int64_t		 due_at;	/* monotonic; -1 = nothing known due */
 	int		 claiming;	/* batch of the claim in flight, 0 = none */
@@ -89,6 +108,7 @@ struct loop {
 	int64_t		 empty_backoff;
 	int64_t		 heartbeat_at, sweep_at, rescan_at, refresh_at, stats_at;
 	struct queue_stats last;	/* at the previous stats line */
+	struct ai_stats	 ai_last;
 	char		 last_error[256];	/* of claim/next_due, logged once */
 	bool		 stopping;
 	int64_t		 stop_at;
@@ -246,6 +266,40 @@ env_rand(void *ctx)
 	return (arc4random());
 }
 
+static bool
+store_ai_up(void *ctx)
+{
+	struct loop	*l = ctx;
+
+	return (listen_conn_get(&l->aconn) != NULL);
+}
+
+static int
+store_ai_send(void *ctx, const struct queue_ai_outcome *out, size_t n,
+    struct queue_error *qerr)
+{
+	struct loop	*l = ctx;
+
+	return (queue_ai_result_send(&l->qai, out, n, qerr));
+}
+
+static int
+store_ai_poll(void *ctx, struct queue_ai_recorded *res, size_t n, bool *ready,
+    struct queue_error *qerr)
+{
+	struct loop	*l = ctx;
+
+	return (queue_ai_result_poll(&l->qai, res, n, ready, qerr));
+}
+
+static int
+ai_row(void *arg, const struct queue_ai_job *row)
+{
+	struct loop	*l = arg;
+
+	return (ai_claimed(&l->ai, row));
+}
+
 static int
 claim_row(void *arg, const struct queue_post *row)
 {
@@ -282,7 +336,10 @@ recording_up(struct loop *l)
 	return (false);
 }
 
-/* recording_retry_at: the next reconnection of a recording connection. */
+/*
+ * recording_retry_at: the next reconnection of a recording connection
+ * (the AI one included).
+ */
 static int64_t
 recording_retry_at(struct loop *l)
 {
@@ -292,6 +349,8 @@ recording_retry_at(struct loop *l)
 	for (i = 0; i < l->nrec; i++)
 		if (listen_conn_get(&l->rconn[i]) == NULL)
 			at = earliest(at, l->rconn[i].retry_at);
+	if (ai_enabled(&l->ai) && listen_conn_get(&l->aconn) == NULL)
+		at = earliest(at, l->aconn.retry_at);
 	return (at);
 }
 
@@ -447,9 +506,11 @@ static void
 heartbeat(struct loop *l, int in_flight)
 {
 	struct queue_error	 qerr;
+	struct queue_ai_stats	 ai;
 
+	ai_heartbeat_stats(&l->ai, &ai);
 	if (queue_heartbeat(&l->q, l->e->kind, (int)getpid(), in_flight, &l->d.stats,
-	    &qerr) == QUEUE_REFUSED &&
+	    &ai, &qerr) == QUEUE_REFUSED &&
 	    !optional_missing(l, MISSING_HEARTBEAT, "caas.dispatch_heartbeat", &qerr))
 		log_warning("heartbeat failed (%s: %s)", qerr.sqlstate, qerr.message);
 }
@@ -486,11 +547,114 @@ refresh_scan(struct loop *l)
 		log_warning("token refresh scan failed (%s: %s)", qerr.sqlstate, qerr.message);
 }
 
+/*
+ * ai_refused handles the database refusing caas.ai_claim or ai_next_due
+ * (an extension without AI jobs: logged once; else every time), tried
+ * again in CLAIM_RETRY_MS.
+ */
+static void
+ai_refused(struct loop *l, const char *what, const struct queue_error *qerr)
+{
+	if (!optional_missing(l, MISSING_AI, what, qerr))
+		log_warning("%s failed (%s: %s); trying again in %d s", what, qerr->sqlstate,
+		    qerr->message, CLAIM_RETRY_MS / 1000);
+	l->ai_query_at = -1;
+	l->ai_due_at = loop_mono_ms() + CLAIM_RETRY_MS;
+}
+
+/*
+ * ai_next_due asks when the next queued AI job is due.  just_claimed: a
+ * claim just came back short, so one due now is leased elsewhere (SKIP
+ * LOCKED) or just arrived: ask again in AI_AGAIN_MS rather than spin.
+ */
+static void
+ai_next_due(struct loop *l, int64_t now, bool just_claimed)
+{
+	struct queue_error	 qerr;
+	int64_t			 delay;
+	bool			 none;
+	int			 rc;
+
+	l->ai_query_at = -1;
+	rc = queue_ai_next_due(&l->q, &delay, &none, &qerr);
+	if (rc == QUEUE_REFUSED)
+		ai_refused(l, "caas.ai_next_due", &qerr);
+	if (rc != QUEUE_OK || none)
+		return;
+	if (just_claimed && delay < AI_AGAIN_MS)
+		delay = AI_AGAIN_MS;
+	l->ai_due_at = earliest(l->ai_due_at, now + (delay > 0 ? delay : 0));
+}
+
+/*
+ * ai_claim leases due AI jobs (synchronously: a chore) when there is room:
+ * min(ai.batch_size, room); a full batch claims again on the next pass.
+ */
+static void
+ai_claim(struct loop *l, int64_t now)
+{
+	const struct dispatcher_config	*cfg = l->cfg;
+	struct queue_error		 qerr;
+	int				 room = ai_room(&l->ai), batch, n, rc;
+
+	if (room <= 0)
+		return;
+	if (l->ai_query_at >= 0 && l->ai_query_at <= now)
+		ai_next_due(l, now, false);
+	if (l->ai_due_at < 0 || l->ai_due_at > now)
+		return;
+	batch = room < cfg->ai_batch_size ? room : cfg->ai_batch_size;
+	rc = queue_ai_claim(&l->q, batch, cfg->ai_lease_seconds, ai_row, l, &n, &qerr);
+	if (rc == QUEUE_REFUSED) {
+		ai_refused(l, "caas.ai_claim", &qerr);
+		return;
+	}
+	if (rc == QUEUE_DOWN)
+		return;		/* the reconnection claims again */
+	if (n > 0)
+		log_debug("claimed %d AI jobs", n);
+	l->ai_due_at = -1;
+	if (n == batch)
+		l->ai_due_at = now;	/* more may be due */
+	else
+		ai_next_due(l, now, true);
+}
+
+/* ai_claim_at: when AI jobs should be claimed (or asked about); -1. */
+static int64_t
+ai_claim_at(const struct loop *l)
+{
+	if (ai_room(&l->ai) <= 0)
+		return (-1);
+	return (earliest(l->ai_query_at, l->ai_due_at));
+}
+
+/* ai_stats_line logs the last interval's AI jobs, when there were any. */
+static void
+ai_stats_line(struct loop *l)
+{
+	const struct ai_stats	*s = &l->ai.stats, *p = &l->ai_last;
+
+	if (s->claimed == p->claimed && s->calls == p->calls && s->lost == p->lost)
+		return;
+	log_info("last %d s: AI jobs claimed %llu, succeeded %llu, failed %llu, requeued %llu, "
+	    "not recorded %llu; %llu provider calls; %d AI jobs in hand",
+	    STATS_INTERVAL_MS / 1000,
+	    (unsigned long long)(s->claimed - p->claimed),
+	    (unsigned long long)(s->done - p->done),
+	    (unsigned long long)(s->failed - p->failed),
+	    (unsigned long long)(s->requeued - p->requeued),
+	    (unsigned long long)(s->lost - p->lost),
+	    (unsigned long long)(s->calls - p->calls), l->ai.jobs);
+	l->ai_last = *s;
+}
+
 static void
 stats_line(struct loop *l)
 {
 	const struct queue_stats	*s = &l->d.stats, *p = &l->last;
 
+	ai_stats_line(l);
 	if (s->claimed == p->claimed && s->refreshed == p->refreshed && s->lost == p->lost)
 		return;
 	log_info("last %d s: claimed %llu, published %llu, retried %llu, failed %llu, "
@@ -510,8 +674,8 @@ stats_line(struct loop *l)
 static int64_t
 chores_at(const struct loop *l)
 {
-	return (earliest(earliest(l->heartbeat_at, l->sweep_at),
-	    earliest(earliest(l->rescan_at, l->refresh_at), l->stats_at)));
+	return (earliest(earliest(earliest(l->heartbeat_at, l->sweep_at),
+	    earliest(earliest(l->rescan_at, l->refresh_at), l->stats_at)), ai_claim_at(l)));
 }
 
 /*
@@ -543,6 +707,8 @@ periodic(struct loop *l, int64_t now)
 	if (now >= l->rescan_at) {
 		l->rescan_at = now + (int64_t)cfg->rescan_interval_sec * 1000;
 		l->query_due = true;
+		if (ai_enabled(&l->ai))
+			l->ai_due_at = now;	/* also finds leases that expired */
 	}
 	if (now >= l->refresh_at && connected(l)) {
 		l->refresh_at = now + (int64_t)cfg->refresh_interval_sec * 1000;
@@ -552,6 +718,8 @@ periodic(struct loop *l, int64_t now)
 		l->stats_at = now + STATS_INTERVAL_MS;
 		stats_line(l);
 	}
+	if (ai_claim_at(l) >= 0 && ai_claim_at(l) <= now)
+		ai_claim(l, now);
 }
 
 /* ------------------------------------------------------------- pass */
@@ -561,9 +729,11 @@ stop_begin(struct loop *l)
 {
 	l->stopping = true;
 	l->stop_at = loop_mono_ms() + (int64_t)l->cfg->shutdown_timeout_sec * 1000;
-	log_info("stopping: %d posts in hand, %d requests in flight; waiting up to %d s",
-	    l->d.jobs, dispatch_busy(&l->d), l->cfg->shutdown_timeout_sec);
+	log_info("stopping: %d posts in hand, %d requests in flight, %d AI jobs to give back "
+	    "or record; waiting up to %d s", l->d.jobs, dispatch_busy(&l->d), l->ai.jobs,
+	    l->cfg->shutdown_timeout_sec);
 	dispatch_stop(&l->d);
+	ai_stop(&l->ai);
 }
 
 static void
@@ -575,14 +745,14 @@ timers(struct loop *l, struct loop_timers *t)
 	t->can_claim = up && !l->stopping && l->claiming == 0 &&
 	    l->d.jobs < l->cfg->max_in_flight;
 	t->due_at = l->due_at;
-	t->step_at = dispatch_next_step(&l->d);
+	t->step_at = earliest(dispatch_next_step(&l->d), ai_next_step(&l->ai));
 	t->periodic_at = up && !l->stopping && l->claiming == 0 ? chores_at(l) : -1;
 	if (t->can_claim && chores_postponed(l, loop_mono_ms()))
 		t->periodic_at = -1;	/* the due post wakes the loop first */
 	t->reconnect_at = earliest(up ? -1 : l->conn.retry_at, recording_retry_at(l));
 	t->stop_at = l->stopping ? l->stop_at : -1;
 	t->now = (up && l->claiming == 0 && dispatch_pending(&l->d)) ||
-	    (rup && dispatch_to_record(&l->d)) ||
+	    (rup && dispatch_to_record(&l->d)) || ai_to_record(&l->ai) ||
 	    (t->can_claim && l->query_due);
 	t->max_ms = MAX_SLEEP_MS;
 }
@@ -601,17 +771,18 @@ static bool
 stopped(struct loop *l, int64_t now)
 {
 	dispatch_stop(&l->d);
+	ai_stop(&l->ai);
 	if (now >= l->stop_at)
 		return (true);
 	return (l->claiming == 0 && dispatch_busy(&l->d) == 0 && l->d.recording == 0 &&
-	    !dispatch_pending(&l->d) && dispatch_unrecorded(&l->d) == 0);
+	    !dispatch_pending(&l->d) && dispatch_unrecorded(&l->d) == 0 && l->ai.jobs == 0);
 }
 
 /* pass runs one pass; returns -1 to go on, else how the loop ends. */
 static int
 pass(struct loop *l)
 {
-	struct curl_waitfd	 fds[3 + DISPATCH_RECORD_SLOTS];
+	struct curl_waitfd	 fds[4 + DISPATCH_RECORD_SLOTS];
 	struct loop_timers	 t;
 	unsigned int		 n = 0;
 	int			 wake = -1, death = -1, pg = -1, sock, i;
@@ -627,6 +798,8 @@ pass(struct loop *l)
 	for (i = 0; i < l->nrec; i++)
 		if (dispatch_slot_busy(&l->d, i) && (sock = listen_socket(&l->rconn[i])) >= 0)
 			fds[n++] = (struct curl_waitfd){ sock, CURL_WAIT_POLLIN, 0 };
+	if (ai_recording(&l->ai) && (sock = listen_socket(&l->aconn)) >= 0)
+		fds[n++] = (struct curl_waitfd){ sock, CURL_WAIT_POLLIN, 0 };
 	if (http_multi_wait(l->http, fds, n, loop_timeout_ms(&t, loop_mono_ms())) == -1)
 		log_warning("waiting failed: %s", strerror(errno));
 	if (death >= 0 && fds[death].revents != 0)
@@ -645,22 +818,31 @@ pass(struct loop *l)
 	if (pg >= 0 && fds[pg].revents != 0)
 		listen_consume(&l->conn);
 	dispatch_collect(&l->d);
+	ai_collect(&l->ai);
 	claim_collect(l);
 	if (listen_connect(&l->conn) == 1) {
 		l->query_due = true;
 		l->heartbeat_at = l->sweep_at = loop_mono_ms();
+		if (ai_enabled(&l->ai))
+			l->ai_due_at = l->heartbeat_at;
 	}
 	for (i = 0; i < l->nrec; i++)
 		listen_connect(&l->rconn[i]);
+	if (ai_enabled(&l->ai))
+		listen_connect(&l->aconn);
 	if (listen_take_notified(&l->conn))
 		l->query_due = true;
+	if (listen_take_notified_ai(&l->conn) && ai_enabled(&l->ai) && l->ai_query_at < 0)
+		l->ai_query_at = loop_mono_ms();
 
 	dispatch_run(&l->d);
+	ai_run(&l->ai);
 	http_multi_process(l->http);
 	if (l->claiming > 0)
 		dispatch_flush_records(&l->d);	/* the main connection is busy */
 	else if (connected(l) || recording_up(l))
 		dispatch_flush(&l->d);
+	ai_flush(&l->ai);
 	if (connected(l) && !l->stopping && l->claiming == 0) {
 		/*
 		 * Chores wait while a post is due within CHORE_GAP_MS, so they
@@ -683,7 +865,9 @@ start(struct loop *l, const struct dispatcher_config *cfg,
 {
 	struct http_multi_config	 hc;
 	struct dispatch_params		 p;
+	struct ai_params		 ap;
 	struct dispatch_store		 store;
+	struct ai_store			 astore;
 	struct http_transport		 transport;
 	struct dispatch_env		 env = { NULL, env_mono, env_wall, env_rand };
 	const char			*conninfo;
@@ -729,6 +913,26 @@ start(struct loop *l, const struct dispatcher_config *cfg,
 	http_multi_transport(l->http, &transport);
 	dispatch_init(&l->d, &p, &store, &transport, &env);
 
+	memset(&ap, 0, sizeof(ap));
+	ap.name = e->name;
+	for (i = 0; i < cfg->ai_nproviders && i < AI_PROVIDERS_MAX; i++)
+		ap.providers[i] = cfg->ai_chain[i];
+	ap.nproviders = i;
+	ap.max_in_flight = cfg->ai_max_in_flight;
+	ap.lease_seconds = cfg->ai_lease_seconds;
+	ap.request_timeout_ms = cfg->ai_request_timeout_ms;
+	ap.max_attempts = cfg->ai_max_attempts;
+	ap.max_reprompts = cfg->ai_max_reprompts;
+	ap.retry_hint_max_ms = cfg->ai_retry_hint_max_ms;
+	astore = (struct ai_store){ l, store_ai_up, store_ai_send, store_ai_poll };
+	ai_init(&l->ai, &ap, &astore, &transport, &env);
+	l->conn.listen_ai = ai_enabled(&l->ai);
+	listen_init(&l->aconn, "AI recording", false, conninfo, cfg->database_password,
+	    cfg->database_role, timeout, STATEMENT_TIMEOUT_MS, loop_mono_ms);
+	queue_init(&l->qai, &l->aconn, e->name);
+	l->ai_due_at = ai_enabled(&l->ai) ? now : -1;
+	l->ai_query_at = -1;
+
 	l->due_at = -1;
 	l->query_due = true;
 	l->heartbeat_at = l->sweep_at = now;
@@ -736,6 +940,25 @@ start(struct loop *l, const struct dispatcher_config *cfg,
 	l->refresh_at = now + 1000;
 	l->stats_at = now + STATS_INTERVAL_MS;
 	return (0);
+}
+
+/* ai_start_line says whether and how AI jobs are generated. */
+static void
+ai_start_line(const struct loop *l)
+{
+	const struct ai_params	*p = &l->ai.p;
+
+	if (!ai_enabled(&l->ai)) {
+		log_info("AI generation off: no provider configured (set openai.api_key, "
+		    "gemini.api_key, or compat.base_url and compat.model)");
+		return;
+	}
+	log_info("AI generation by %s%s%s%s%s: at most %d jobs, lease %d s, %d attempts per "
+	    "provider, %d re-prompts, request timeout %d ms", p->providers[0].name,
+	    p->nproviders > 1 ? " then " : "", p->nproviders > 1 ? p->providers[1].name : "",
+	    p->nproviders > 2 ? " then " : "", p->nproviders > 2 ? p->providers[2].name : "",
+	    p->max_in_flight, p->lease_seconds, p->max_attempts, p->max_reprompts,
+	    p->request_timeout_ms);
 }
 
 enum loop_exit
@@ -749,20 +972,26 @@ loop_run(const struct dispatcher_config *cfg, const struct loop_entry *e)
 	log_info("dispatcher %s (%s) started: batch %d, at most %d posts in flight, lease %d s%s",
 	    e->name, e->kind, cfg->batch_size, cfg->max_in_flight, cfg->lease_seconds,
 	    seal_ring_ready(&cfg->ring) ? "" : "; no token_keys: tokens cannot be opened");
+	ai_start_line(&l);
 	while ((rc = pass(&l)) == -1)
 		;
 	if (rc == LOOP_STOPPED) {
 		if (dispatch_busy(&l.d) > 0 || dispatch_unrecorded(&l.d) > 0)
 			log_warning("stopping with %d requests in flight and %d outcomes not recorded",
 			    dispatch_busy(&l.d), dispatch_unrecorded(&l.d));
+		if (l.ai.jobs > 0)
+			log_warning("stopping with %d AI jobs not recorded; they are claimed again "
+			    "when their leases expire", l.ai.jobs);
 		if (connected(&l) && l.claiming == 0)
 			heartbeat(&l, 0);
 		stats_line(&l);
 	} else
 		log_warning("dispatcher %s: the postmaster died; exiting at once", e->name);
 	dispatch_cleanup(&l.d);
+	ai_cleanup(&l.ai);
 	http_multi_destroy(l.http);
 	listen_close(&l.conn);
+	listen_close(&l.aconn);
 	for (i = 0; i < l.nrec; i++)
 		listen_close(&l.rconn[i]);
 	if (rc == LOOP_STOPPED)

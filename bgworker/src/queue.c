@@ -1,8 +1,8 @@
 /*
  * queue.c — every SQL statement of the dispatcher (queue.h).
  *
- * Each statement is a call of a caas.dispatch_* function (SECURITY
- * DEFINER, executable by caas_dispatcher), run in its own implicit
+ * Each statement is a call of a caas.dispatch_* or caas.ai_* function
+ * (SECURITY DEFINER, executable by caas_dispatcher), run in its own implicit
  * transaction: nothing here opens a transaction that could outlive the
  * statement, so no transaction is ever open across an HTTP call.
  * Statements are prepared once per connection, lazily, so a function an
@@ -43,6 +43,9 @@ enum stmt {
 	ST_REFRESH_ACCOUNT,
 	ST_TOKEN_STORE,
 	ST_TOKEN_FAILED,
+	ST_AI_CLAIM,
+	ST_AI_NEXT_DUE,
+	ST_AI_RESULT_BATCH,
 	ST_COUNT
 };
 
@@ -71,6 +74,12 @@ static const struct {
 	    "$7::timestamptz, $8::timestamptz)", 8 },
 	[ST_TOKEN_FAILED] = { "caas_d_token_failed",
 	    "SELECT caas.dispatch_token_failed($1, $2::uuid, $3::uuid, $4::boolean, $5)", 5 },
+	[ST_AI_CLAIM] = { "caas_d_ai_claim",
+	    "SELECT r::text FROM caas.ai_claim($1, $2::int, $3::int) AS r", 3 },
+	[ST_AI_NEXT_DUE] = { "caas_d_ai_next_due",
+	    "SELECT ceil(caas.ai_next_due() * 1000)::bigint", 0 },
+	[ST_AI_RESULT_BATCH] = { "caas_d_ai_result",
+	    "SELECT caas.ai_job_result_batch($1, $2::jsonb)::text", 2 },
 };
 
 void
@@ -560,25 +569,60 @@ queue_sweep(struct queue *q, int *swept, struct queue_error *qerr)
 }
 
 int
-queue_heartbeat(struct queue *q, const char *kind, int pid, int in_flight,
-    const struct queue_stats *st, struct queue_error *qerr)
+queue_stats_json(struct buf *b, const struct queue_stats *st,
+    const struct queue_ai_stats *ai)
 {
-	PGresult	*r;
-	char		 p[16], f[16], stats[512];
-	const char	*values[5] = { q->name, kind, p, f, stats };
-	int		 rc;
+	int	 i, rc = 0;
 
-	int_param(p, sizeof(p), pid);
-	int_param(f, sizeof(f), in_flight);
-	snprintf(stats, sizeof(stats),
+	rc |= buf_appendf(b,
 	    "{\"claimed\":%llu,\"published\":%llu,\"retried\":%llu,\"failed\":%llu,"
-	    "\"unknown\":%llu,\"needs_reauth\":%llu,\"refreshed\":%llu,\"lost\":%llu}",
+	    "\"unknown\":%llu,\"needs_reauth\":%llu,\"refreshed\":%llu,\"lost\":%llu",
 	    (unsigned long long)st->claimed, (unsigned long long)st->published,
 	    (unsigned long long)st->retried, (unsigned long long)st->failed,
 	    (unsigned long long)st->unknown, (unsigned long long)st->needs_reauth,
 	    (unsigned long long)st->refreshed, (unsigned long long)st->lost);
+	if (ai != NULL) {
+		rc |= buf_append(b, ",\"ai_providers\":[", 17);
+		for (i = 0; i < ai->nproviders && i < QUEUE_AI_PROVIDERS_MAX; i++) {
+			if (i > 0)
+				rc |= buf_append(b, ",", 1);
+			rc |= buf_append_json_string(b, ai->providers[i], strlen(ai->providers[i]));
+		}
+		rc |= buf_appendf(b, "],\"ai_in_flight\":%d,\"ai_jobs_done\":%llu,"
+		    "\"ai_jobs_failed\":%llu,\"ai_jobs_requeued\":%llu,\"ai_calls\":%llu,"
+		    "\"ai_lost\":%llu", ai->in_flight, (unsigned long long)ai->jobs_done,
+		    (unsigned long long)ai->jobs_failed, (unsigned long long)ai->jobs_requeued,
+		    (unsigned long long)ai->calls, (unsigned long long)ai->lost);
+	}
+	rc |= buf_append(b, "}", 1);
+	return (rc == 0 ? 0 : -1);
+}
+
+int
+queue_heartbeat(struct queue *q, const char *kind, int pid, int in_flight,
+    const struct queue_stats *st, const struct queue_ai_stats *ai,
+    struct queue_error *qerr)
+{
+	PGresult	*r;
+	struct buf	 stats;
+	char		 p[16], f[16];
+	const char	*values[5] = { q->name, kind, p, f, NULL };
+	int		 rc;
+
+	int_param(p, sizeof(p), pid);
+	int_param(f, sizeof(f), in_flight);
+	buf_init(&stats);
+	if (queue_stats_json(&stats, st, ai) == -1) {
+		buf_cleanup(&stats);
+		memset(qerr, 0, sizeof(*qerr));
+		snprintf(qerr->sqlstate, sizeof(qerr->sqlstate), "53200");
+		snprintf(qerr->message, sizeof(qerr->message), "out of memory");
+		return (QUEUE_REFUSED);
+	}
+	values[4] = stats.data;
 	if ((rc = run(q, ST_HEARTBEAT, values, NULL, NULL, &r, qerr)) == QUEUE_OK)
 		PQclear(r);
+	buf_cleanup(&stats);
 	return (rc);
 }
 
@@ -686,4 +730,230 @@ queue_token_failed(struct queue *q, const char *org_id, const char *account_id,
 	if ((rc = run(q, ST_TOKEN_FAILED, values, NULL, NULL, &r, qerr)) == QUEUE_OK)
 		PQclear(r);
 	return (rc);
+}
+
+/* ---------------------------------------------------------- AI jobs */
+
+static bool
+ai_job_from_json(json_t *o, struct queue_ai_job *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->org_id = jstr(o, "org_id");
+	row->job_id = jstr(o, "job_id");
+	row->claim = jint(o, "claim", 0);
+	row->platform = jstr(o, "platform") != NULL ? jstr(o, "platform") : "";
+	row->max_length = jint(o, "max_length", 0);
+	row->unit = jstr(o, "unit") != NULL ? jstr(o, "unit") : "characters";
+	row->variants = jint(o, "variants", 1);
+	row->language = jstr(o, "language") != NULL ? jstr(o, "language") : "en";
+	row->system_prompt = jstr(o, "system_prompt");
+	row->user_prompt = jstr(o, "user_prompt");
+	return (row->org_id != NULL && row->job_id != NULL);
+}
+
+int
+queue_ai_claim(struct queue *q, int batch, int lease_seconds,
+    queue_ai_job_fn fn, void *arg, int *nrows, struct queue_error *qerr)
+{
+	PGresult		*r;
+	json_t			*o;
+	struct queue_ai_job	 row;
+	char			 b[16], l[16];
+	const char		*values[3] = { q->name, b, l };
+	int			 rc, i;
+
+	*nrows = 0;
+	int_param(b, sizeof(b), batch);
+	int_param(l, sizeof(l), lease_seconds);
+	if ((rc = run(q, ST_AI_CLAIM, values, NULL, NULL, &r, qerr)) != QUEUE_OK)
+		return (rc);
+	for (i = 0; i < PQntuples(r); i++) {
+		o = parse_cell(r, i);
+		if (o != NULL && ai_job_from_json(o, &row)) {
+			if (fn(arg, &row) == -1)
+				log_error("AI job %s: claimed but dropped; its lease will expire",
+				    row.job_id);
+		} else
+			log_error("ai_claim returned a row without ids; its lease will expire");
+		json_decref(o);
+	}
+	*nrows = PQntuples(r);
+	PQclear(r);
+	return (QUEUE_OK);
+}
+
+int
+queue_ai_next_due(struct queue *q, int64_t *delay_ms, bool *none,
+    struct queue_error *qerr)
+{
+	PGresult	*r;
+	int		 rc;
+
+	*none = true;
+	*delay_ms = 0;
+	if ((rc = run(q, ST_AI_NEXT_DUE, NULL, NULL, NULL, &r, qerr)) != QUEUE_OK)
+		return (rc);
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		*none = false;
+		*delay_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	}
+	PQclear(r);
+	return (QUEUE_OK);
+}
+
+/* json_field appends ,"key":"value" (value escaped) unless value is NULL. */
+static int
+json_field(struct buf *b, const char *key, const char *value)
+{
+	if (value == NULL)
+		return (0);
+	if (buf_appendf(b, ",\"%s\":", key) == -1)
+		return (-1);
+	return (buf_append_json_string(b, value, strlen(value)));
+}
+
+/* ai_outcome_json appends one element of ai_job_result_batch's input. */
+static int
+ai_outcome_json(struct buf *b, const struct queue_ai_outcome *o)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	rc |= buf_append(b, "{", 1);
+	rc |= buf_append(b, "\"org_id\":", 9);
+	rc |= buf_append_json_string(b, o->org_id, strlen(o->org_id));
+	rc |= json_field(b, "job_id", o->job_id);
+	rc |= buf_appendf(b, ",\"claim\":%d", o->claim);
+	switch (o->kind) {
+	case QUEUE_AI_SUCCESS:
+		rc |= buf_append(b, ",\"ok\":true", 10);
+		rc |= json_field(b, "provider", o->provider);
+		rc |= json_field(b, "model", o->model);
+		rc |= buf_appendf(b, ",\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"variants\":[",
+		    o->prompt_tokens, o->completion_tokens);
+		for (i = 0; i < o->nvariants; i++) {
+			if (i > 0)
+				rc |= buf_append(b, ",", 1);
+			rc |= buf_append_json_string(b, o->variants[i], strlen(o->variants[i]));
+		}
+		rc |= buf_appendf(b, "],\"final\":%s,\"reprompts\":%d",
+		    o->final ? "true" : "false", o->reprompts);
+		break;
+	case QUEUE_AI_FAILURE:
+		rc |= buf_append(b, ",\"ok\":false", 11);
+		rc |= json_field(b, "error_code", o->error_code != NULL ? o->error_code : "failed");
+		rc |= json_field(b, "message", o->message != NULL ? o->message : "");
+		break;
+	case QUEUE_AI_REQUEUE:
+	default:
+		rc |= buf_appendf(b, ",\"ok\":false,\"requeue_after_ms\":%lld",
+		    (long long)(o->requeue_after_ms > 0 ? o->requeue_after_ms : 0));
+		break;
+	}
+	rc |= buf_append(b, ",\"attempts\":", 12);
+	if (o->attempts != NULL && o->attempts[0] != '\0')
+		rc |= buf_append(b, o->attempts, strlen(o->attempts));
+	else
+		rc |= buf_append(b, "[]", 2);
+	rc |= buf_append(b, "}", 1);
+	return (rc == 0 ? 0 : -1);
+}
+
+int
+queue_ai_outcomes_json(struct buf *b, const struct queue_ai_outcome *out,
+    size_t n)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	rc |= buf_append(b, "[", 1);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			rc |= buf_append(b, ",", 1);
+		rc |= ai_outcome_json(b, &out[i]);
+	}
+	rc |= buf_append(b, "]", 1);
+	return (rc == 0 ? 0 : -1);
+}
+
+void
+queue_ai_results_read(const char *text, size_t len,
+    struct queue_ai_recorded *res, size_t n)
+{
+	json_t		*a, *e;
+	json_error_t	 jerr;
+	const char	*s;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		snprintf(res[i].sqlstate, sizeof(res[i].sqlstate), "XX000");
+		snprintf(res[i].message, sizeof(res[i].message), "no result for this job");
+	}
+	a = json_loadb(text, len, 0, &jerr);
+	for (i = 0; i < n && i < json_array_size(a); i++) {
+		e = json_array_get(a, i);
+		res[i].ok = json_is_true(json_object_get(e, "ok"));
+		snprintf(res[i].state, sizeof(res[i].state), "%s",
+		    (s = jstr(e, "state")) != NULL ? s : "");
+		snprintf(res[i].sqlstate, sizeof(res[i].sqlstate), "%s",
+		    (s = jstr(e, "sqlstate")) != NULL ? s : "");
+		snprintf(res[i].message, sizeof(res[i].message), "%s",
+		    (s = jstr(e, "message")) != NULL ? s : "");
+		if ((s = jstr(e, "reprompt")) != NULL)
+			res[i].reprompt = strdup(s);	/* NULL (memory): a generic one is used */
+	}
+	json_decref(a);
+}
+
+void
+queue_ai_recorded_free(struct queue_ai_recorded *res, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; res != NULL && i < n; i++) {
+		free(res[i].reprompt);
+		res[i].reprompt = NULL;
+	}
+}
+
+int
+queue_ai_result_send(struct queue *q, const struct queue_ai_outcome *out,
+    size_t n, struct queue_error *qerr)
+{
+	struct buf	 b;
+	const char	*values[2];
+	int		 rc;
+
+	buf_init(&b);
+	if (queue_ai_outcomes_json(&b, out, n) == -1) {
+		buf_cleanup(&b);
+		memset(qerr, 0, sizeof(*qerr));
+		snprintf(qerr->sqlstate, sizeof(qerr->sqlstate), "53200");
+		snprintf(qerr->message, sizeof(qerr->message), "out of memory");
+		return (QUEUE_REFUSED);
+	}
+	values[0] = q->name;
+	values[1] = b.data;
+	rc = send_async(q, ST_AI_RESULT_BATCH, values, qerr);
+	/* The body holds generated text, not secrets: no wipe needed. */
+	buf_cleanup(&b);
+	return (rc);
+}
+
+int
+queue_ai_result_poll(struct queue *q, struct queue_ai_recorded *res, size_t n,
+    bool *ready, struct queue_error *qerr)
+{
+	PGresult	*r;
+	int		 rc;
+
+	*ready = false;
+	if ((rc = poll_async(q, &r, qerr)) != QUEUE_OK || r == NULL)
+		return (rc);
+	queue_ai_results_read(PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "[]",
+	    PQntuples(r) == 1 ? (size_t)PQgetlength(r, 0, 0) : 2, res, n);
+	PQclear(r);
+	*ready = true;
+	return (QUEUE_OK);
 }

@@ -22,6 +22,7 @@
 
 #include "adapter.h"
 
+struct buf;
 struct listen_conn;
 
 #define QUEUE_OK	0
@@ -95,6 +96,75 @@ struct queue_stats {
 	uint64_t	 needs_reauth, refreshed, lost;
 };
 
+#define QUEUE_AI_PROVIDERS_MAX	3
+
+/*
+ * The AI part of the heartbeat's stats: "ai_providers" (the configured
+ * chain's names, borrowed; [] tells caas.ai_generate this dispatcher
+ * cannot generate), "ai_in_flight" and the counters.
+ */
+struct queue_ai_stats {
+	const char	*providers[QUEUE_AI_PROVIDERS_MAX];
+	int		 nproviders;
+	int		 in_flight;
+	uint64_t	 jobs_done, jobs_failed, jobs_requeued, calls, lost;
+};
+
+/* One row of caas.ai_claim (strings borrowed, as for queue_post). */
+struct queue_ai_job {
+	const char	*org_id;
+	const char	*job_id;
+	int		 claim;		/* claims so far: the lease token */
+	const char	*platform;
+	int		 max_length;
+	const char	*unit;
+	int		 variants;
+	const char	*language;
+	const char	*system_prompt;	/* NULL when missing */
+	const char	*user_prompt;
+};
+
+/* What one element of caas.ai_job_result_batch's input says. */
+enum queue_ai_kind {
+	QUEUE_AI_SUCCESS,	/* {"ok":true, provider, model, tokens, variants, final, reprompts} */
+	QUEUE_AI_FAILURE,	/* {"ok":false, error_code, message} */
+	QUEUE_AI_REQUEUE	/* {"ok":false, requeue_after_ms} */
+};
+
+/* One element of caas.ai_job_result_batch's input (all borrowed). */
+struct queue_ai_outcome {
+	const char		*org_id;
+	const char		*job_id;
+	int			 claim;
+	enum queue_ai_kind	 kind;
+	const char		*provider;	/* success */
+	const char		*model;
+	long			 prompt_tokens;
+	long			 completion_tokens;
+	char *const		*variants;
+	size_t			 nvariants;
+	bool			 final;
+	int			 reprompts;
+	const char		*error_code;	/* failure */
+	const char		*message;
+	int64_t			 requeue_after_ms;	/* requeue */
+	const char		*attempts;	/* a JSON array (dispatcher-made), NULL = [] */
+};
+
+/*
+ * What ai_job_result_batch said about one element: ok with the job's
+ * state (succeeded, failed, queued, or too_long with reprompt, a malloc'd
+ * string the caller owns: queue_ai_recorded_free), or not ok with a
+ * SQLSTATE (CA002: the lease was lost).
+ */
+struct queue_ai_recorded {
+	bool		 ok;
+	char		 state[16];
+	char		*reprompt;
+	char		 sqlstate[6];
+	char		 message[256];
+};
+
 struct queue {
 	struct listen_conn	*conn;
 	const char		*name;		/* dispatcher name, borrowed */
@@ -106,6 +176,7 @@ struct queue {
 
 typedef int	(*queue_post_fn)(void *arg, const struct queue_post *row);
 typedef int	(*queue_account_fn)(void *arg, const struct queue_account *row);
+typedef int	(*queue_ai_job_fn)(void *arg, const struct queue_ai_job *row);
 
 void	queue_init(struct queue *q, struct listen_conn *conn, const char *name);
 
@@ -142,9 +213,16 @@ int	queue_progress(struct queue *q, const char *org_id, const char *post_id,
 	    int attempt, const char *remote_ref, int lease_seconds,
 	    struct queue_error *qerr);
 int	queue_sweep(struct queue *q, int *swept, struct queue_error *qerr);
+/* ai may be NULL (no AI part: older callers). */
 int	queue_heartbeat(struct queue *q, const char *kind, int pid,
 	    int in_flight, const struct queue_stats *stats,
-	    struct queue_error *qerr);
+	    const struct queue_ai_stats *ai, struct queue_error *qerr);
+/*
+ * queue_stats_json writes the heartbeat's stats object into b.  Returns 0
+ * or -1 (memory).
+ */
+int	queue_stats_json(struct buf *b, const struct queue_stats *stats,
+	    const struct queue_ai_stats *ai);
 int	queue_refresh_claim(struct queue *q, int batch, int horizon_seconds,
 	    int lease_seconds, queue_account_fn row, void *arg, int *nrows,
 	    struct queue_error *qerr);
@@ -161,6 +239,36 @@ int	queue_token_store(struct queue *q, const char *org_id,
 int	queue_token_failed(struct queue *q, const char *org_id,
 	    const char *account_id, bool reauth, const char *message,
 	    struct queue_error *qerr);
+
+/*
+ * AI jobs.  queue_ai_claim leases up to batch due AI jobs for
+ * lease_seconds (caas.ai_claim, synchronous) and calls row() for each.
+ * queue_ai_next_due sets *delay_ms to the ms (rounded up, may be <= 0)
+ * until the next queued job is due by the database's clock, and *none when
+ * none is queued.  Recording is asynchronous, one call in flight per
+ * struct queue, as for the posts: queue_ai_result_send sends
+ * ai_job_result_batch; queue_ai_result_poll reads its answer once it is in
+ * (*ready), filling res[0..n) in input order (free with
+ * queue_ai_recorded_free).
+ */
+int	queue_ai_claim(struct queue *q, int batch, int lease_seconds,
+	    queue_ai_job_fn row, void *arg, int *nrows, struct queue_error *qerr);
+int	queue_ai_next_due(struct queue *q, int64_t *delay_ms, bool *none,
+	    struct queue_error *qerr);
+int	queue_ai_result_send(struct queue *q, const struct queue_ai_outcome *out,
+	    size_t n, struct queue_error *qerr);
+int	queue_ai_result_poll(struct queue *q, struct queue_ai_recorded *res,
+	    size_t n, bool *ready, struct queue_error *qerr);
+void	queue_ai_recorded_free(struct queue_ai_recorded *res, size_t n);
+/*
+ * The JSON of those calls, for tests: queue_ai_outcomes_json writes the
+ * input array into b (0 or -1, memory); queue_ai_results_read parses an
+ * answer into res[0..n) (elements missing from it read as not ok).
+ */
+int	queue_ai_outcomes_json(struct buf *b, const struct queue_ai_outcome *out,
+	    size_t n);
+void	queue_ai_results_read(const char *text, size_t len,
+	    struct queue_ai_recorded *res, size_t n);
 
 /*
  * queue_format_instant writes wall-clock ms as ISO 8601 UTC with

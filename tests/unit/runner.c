@@ -30,6 +30,8 @@ main(void)
 	srunner_add_suite(sr, queue_suite());
 	srunner_add_suite(sr, http_multi_suite());
 	srunner_add_suite(sr, dispatch_suite());
+	srunner_add_suite(sr, ai_suite());
+	srunner_add_suite(sr, ai_provider_suite());
 	srunner_add_suite(sr, textdiff_suite());
 	srunner_add_suite(sr, xtext_suite());
 	srunner_add_suite(sr, xtext_url_suite());

@@ -23,6 +23,8 @@ Suite	*loop_suite(void);		/* bgworker/src/loop.c (timer) */
 Suite	*queue_suite(void);		/* bgworker/src/queue.c (helpers) */
 Suite	*http_multi_suite(void);	/* bgworker/src/http_multi.c */
 Suite	*dispatch_suite(void);		/* bgworker/src/dispatch.c, refresh.c */
+Suite	*ai_suite(void);		/* bgworker/src/ai.c */
+Suite	*ai_provider_suite(void);	/* bgworker/src/ai_provider.c */
 Suite	*textdiff_suite(void);		/* extension/src/textdiff.c */
 Suite	*xtext_suite(void);		/* extension/src/xtext.c */
 Suite	*xtext_url_suite(void);		/* extension/src/xtext_url.c */

@@ -28,6 +28,7 @@ START_TEST(test_caas_codes)
 	ck_assert_int_eq(sqlstate_http_status("CA001", false), 402);
 	ck_assert_int_eq(sqlstate_http_status("CA002", false), 409);
 	ck_assert_int_eq(sqlstate_http_status("CA003", false), 422);
+	ck_assert_int_eq(sqlstate_http_status("CA008", false), 503);
 	/* Unknown codes of the caas class are not guessed. */
 	ck_assert_int_eq(sqlstate_http_status("CA999", false), 500);
 }
@@ -57,6 +58,19 @@ START_TEST(test_unknown_and_malformed_are_500)
 }
 END_TEST
 
+START_TEST(test_public_messages)
+{
+	/* caas's own codes carry words for the client, even as a 503. */
+	ck_assert(sqlstate_message_public("CA008"));
+	ck_assert(sqlstate_message_public("CA001"));
+	/* Other 5xx are the server's business. */
+	ck_assert(!sqlstate_message_public("XX000"));
+	ck_assert(!sqlstate_message_public("53300"));
+	ck_assert(!sqlstate_message_public("CA"));
+	ck_assert(!sqlstate_message_public(NULL));
+}
+END_TEST
+
 Suite *
 sqlstate_suite(void)
 {
@@ -69,6 +83,7 @@ sqlstate_suite(void)
 	tcase_add_test(tc, test_classes);
 	tcase_add_test(tc, test_insufficient_privilege_depends_on_caller);
 	tcase_add_test(tc, test_unknown_and_malformed_are_500);
+	tcase_add_test(tc, test_public_messages);
 	suite_add_tcase(s, tc);
 	return s;
 }

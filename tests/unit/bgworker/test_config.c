@@ -1,8 +1,9 @@
 /*
  * test_config.c — bgworker/src/config.c: the dispatcher's keys from the
  * file and the environment, secrets only from the environment or a
- * *_file, adapter keys "<adapter>.<setting>", and the checks of keys
- * taken together.  A test adapter with its own settings stands in for the
+ * *_file, adapter keys "<adapter>.<setting>", the AI provider chain
+ * (ai.*, openai.*, gemini.*, compat.*), and the checks of keys taken
+ * together.  A test adapter with its own settings stands in for the
  * registry, so the test does not depend on the real adapters' settings.
  */
 #include <stdio.h>
@@ -39,7 +40,10 @@ static const char *const env_names[] = {
 	"CAAS_DISPATCHER_BATCH_SIZE", "CAAS_DISPATCHER_TOKEN_KEYS",
 	"CAAS_DISPATCHER_TOKEN_KEYS_FILE", "CAAS_DISPATCHER_DEMO_BASE_URL",
 	"CAAS_DISPATCHER_DEMO_CLIENT_SECRET", "CAAS_DISPATCHER_DEMO_CLIENT_SECRET_FILE",
-	"CAAS_DISPATCHER_DATABASE_PASSWORD", "CAAS_DISPATCHER_LOG_LEVEL", NULL
+	"CAAS_DISPATCHER_DATABASE_PASSWORD", "CAAS_DISPATCHER_LOG_LEVEL",
+	"CAAS_DISPATCHER_OPENAI_API_KEY", "CAAS_DISPATCHER_OPENAI_API_KEY_FILE",
+	"CAAS_DISPATCHER_GEMINI_API_KEY", "CAAS_DISPATCHER_GEMINI_API_KEY_FILE",
+	"CAAS_DISPATCHER_COMPAT_API_KEY", "CAAS_DISPATCHER_AI_PROVIDERS", NULL
 };
 
 static void
@@ -252,6 +256,144 @@ START_TEST(test_bad_log_level)
 }
 END_TEST
 
+START_TEST(test_ai_defaults_have_no_provider)
+{
+	ck_assert_int_eq(dispatcher_config_load(&cfg, NULL, err, sizeof(err)), 0);
+	ck_assert_str_eq(cfg.ai_providers, "openai,gemini");
+	ck_assert_int_eq(cfg.ai_max_in_flight, 256);
+	ck_assert_int_eq(cfg.ai_batch_size, 100);
+	ck_assert_int_eq(cfg.ai_lease_seconds, 1200);
+	ck_assert_int_eq(cfg.ai_request_timeout_ms, 60000);
+	ck_assert_int_eq(cfg.ai_max_attempts, 3);
+	ck_assert_int_eq(cfg.ai_max_reprompts, 2);
+	ck_assert_int_eq(cfg.ai_retry_hint_max_ms, 30000);
+	ck_assert_int_eq(cfg.ai_max_output_tokens, 1024);
+	ck_assert_str_eq(cfg.openai_model, "gpt-4.1-mini");
+	ck_assert_str_eq(cfg.gemini_base_url, "https://generativelanguage.googleapis.com/v1beta");
+	ck_assert_str_eq(cfg.compat_name, "compat");
+	ck_assert(cfg.compat_json_schema);
+	/* No key, no compat URL: AI generation is off. */
+	ck_assert_int_eq(cfg.ai_nproviders, 0);
+}
+END_TEST
+
+START_TEST(test_ai_chain_from_keys_in_order)
+{
+	char	 text[256];
+
+	setenv("CAAS_DISPATCHER_OPENAI_API_KEY", "sk-test-1", 1);
+	write_tmp(secret_path, sizeof(secret_path), "gm-test-2\n");
+	snprintf(text, sizeof(text), "ai.providers gemini,openai\ngemini.api_key_file %s\n"
+	    "ai.temperature 0.25\nai.max_output_tokens 300\n", secret_path);
+	ck_assert_msg(load(text) == 0, "%s", err);
+	ck_assert_int_eq(cfg.ai_nproviders, 2);
+	ck_assert_str_eq(cfg.ai_chain[0].name, "gemini");
+	ck_assert_int_eq(cfg.ai_chain[0].api, AI_API_GEMINI);
+	ck_assert_str_eq(cfg.ai_chain[0].api_key, "gm-test-2");
+	ck_assert_str_eq(cfg.ai_chain[1].name, "openai");
+	ck_assert_int_eq(cfg.ai_chain[1].api, AI_API_OPENAI_CHAT);
+	ck_assert_str_eq(cfg.ai_chain[1].api_key, "sk-test-1");
+	ck_assert_str_eq(cfg.ai_chain[1].base_url, "https://api.openai.com/v1");
+	ck_assert(cfg.ai_chain[1].temperature > 0.249 && cfg.ai_chain[1].temperature < 0.251);
+	ck_assert_int_eq(cfg.ai_chain[1].max_output_tokens, 300);
+	dispatcher_config_cleanup(&cfg);
+
+	/* A provider without its key is left out of the chain. */
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.providers gemini,openai\n"), 0);
+	ck_assert_int_eq(cfg.ai_nproviders, 1);
+	ck_assert_str_eq(cfg.ai_chain[0].name, "openai");
+}
+END_TEST
+
+START_TEST(test_ai_key_is_a_secret)
+{
+	ck_assert_int_eq(load("openai.api_key sk-live-abcdef\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "openai.api_key is a secret"));
+	ck_assert_ptr_nonnull(strstr(err, "CAAS_DISPATCHER_OPENAI_API_KEY"));
+	ck_assert_ptr_null(strstr(err, "sk-live"));
+}
+END_TEST
+
+START_TEST(test_ai_compat_provider)
+{
+	ck_assert_int_eq(load("ai.providers compat,openai\ncompat.name ollama\n"
+	    "compat.base_url http://127.0.0.1:11434/v1\ncompat.model llama3.1\n"
+	    "compat.json_schema no\n"), 0);
+	ck_assert_int_eq(cfg.ai_nproviders, 1);
+	ck_assert_str_eq(cfg.ai_chain[0].name, "ollama");
+	ck_assert_int_eq(cfg.ai_chain[0].api, AI_API_OPENAI_CHAT);
+	ck_assert_str_eq(cfg.ai_chain[0].api_key, "");
+	ck_assert(!cfg.ai_chain[0].json_schema);
+	dispatcher_config_cleanup(&cfg);
+
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.providers compat\ncompat.base_url http://127.0.0.1:1/v1\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "compat.model"));
+	dispatcher_config_cleanup(&cfg);
+
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.providers compat\ncompat.base_url ftp://x/\ncompat.model m\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "compat.base_url"));
+	dispatcher_config_cleanup(&cfg);
+
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.providers compat\ncompat.name \"Bad Name\"\n"
+	    "compat.base_url http://x/v1\ncompat.model m\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "compat.name"));
+}
+END_TEST
+
+START_TEST(test_ai_bad_providers_and_temperature)
+{
+	ck_assert_int_eq(load("ai.providers openai,mistral\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "unknown provider \"mistral\""));
+	dispatcher_config_cleanup(&cfg);
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.providers openai,openai\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "twice"));
+	dispatcher_config_cleanup(&cfg);
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.temperature hot\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "ai.temperature"));
+	dispatcher_config_cleanup(&cfg);
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.providers \"\"\n"), 0);
+	ck_assert_int_eq(cfg.ai_nproviders, 0);
+}
+END_TEST
+
+START_TEST(test_ai_lease_must_outlast_the_chain)
+{
+	setenv("CAAS_DISPATCHER_OPENAI_API_KEY", "sk-test-1", 1);
+	setenv("CAAS_DISPATCHER_GEMINI_API_KEY", "gm-test-2", 1);
+	/* (3 x 2 + 2) x (60 s + 30 s) + 30 s = 750 s. */
+	ck_assert_int_eq(load("ai.lease_seconds 749\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "ai.lease_seconds (749)"));
+	ck_assert_ptr_nonnull(strstr(err, "ai.max_attempts"));
+	ck_assert_ptr_nonnull(strstr(err, "750 s"));
+	ck_assert_ptr_null(strstr(err, "sk-test"));
+	dispatcher_config_cleanup(&cfg);
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.lease_seconds 750\n"), 0);
+	dispatcher_config_cleanup(&cfg);
+	/* Without a provider the lease is not checked: nothing is claimed. */
+	unsetenv("CAAS_DISPATCHER_OPENAI_API_KEY");
+	unsetenv("CAAS_DISPATCHER_GEMINI_API_KEY");
+	ck_assert_int_eq(dispatcher_config_init(&cfg), 0);
+	cfg.adapters = demo_registry;
+	ck_assert_int_eq(load("ai.lease_seconds 60\n"), 0);
+}
+END_TEST
+
 START_TEST(test_shipped_file_loads)
 {
 	char	 shipped[512];
@@ -281,6 +423,12 @@ dispatcher_config_suite(void)
 	tcase_add_test(tc, test_adapter_secret_only_from_env_or_file);
 	tcase_add_test(tc, test_lease_must_outlast_requests);
 	tcase_add_test(tc, test_bad_log_level);
+	tcase_add_test(tc, test_ai_defaults_have_no_provider);
+	tcase_add_test(tc, test_ai_chain_from_keys_in_order);
+	tcase_add_test(tc, test_ai_key_is_a_secret);
+	tcase_add_test(tc, test_ai_compat_provider);
+	tcase_add_test(tc, test_ai_bad_providers_and_temperature);
+	tcase_add_test(tc, test_ai_lease_must_outlast_the_chain);
 	tcase_add_test(tc, test_shipped_file_loads);
 	suite_add_tcase(s, tc);
 	return s;
