@@ -117,6 +117,18 @@ struct api_response {
 	ssize_t			(*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
 	void			(*stream_free)(void *cls);
 	void			*stream_cls;
+	/*
+	 * A handler that waits without holding a thread (handlers/ai.c's
+	 * long-poll) suspends its connection (MHD_suspend_connection) and
+	 * sets suspended instead of a status: request.c then queues nothing
+	 * and, once the connection is resumed, calls the handler again with
+	 * the same request and response.  wait_state is the handler's own
+	 * across those calls; wait_free(wait_state), when set, runs exactly
+	 * once when the request ends, however it ends.
+	 */
+	bool			 suspended;
+	void			*wait_state;
+	void			(*wait_free)(void *state);
 };
 
 /*

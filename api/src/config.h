@@ -77,7 +77,7 @@ struct api_config {
 	char	*instagram_api_version;
 
 	/* Server-Sent Events (events.c) and health. */
-	int	 max_event_streams;		/* open streams at once */
+	int	 max_event_streams;		/* open streams, and long-polls, at once */
 	int	 event_keepalive_sec;		/* ": keep-alive" interval */
 	bool	 health_requires_dispatcher;	/* stale dispatcher = 503 */
 };

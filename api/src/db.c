@@ -14,7 +14,9 @@
  *     every value travels as a parameter: no SQL is built from input.
  * Errors: the client gets the SQLSTATE, message, detail and hint the
  * extension wrote for it (they never hold secrets); 5xx answers carry a
- * generic message and the log line holds the rest.
+ * generic message and the log line holds the rest — except caas's own
+ * codes (sqlstate_message_public: CA008 names the setting to set), whose
+ * words reach the client too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,9 +109,10 @@ reply_pg_error(struct api_request *req, struct api_response *resp,
 		return (reply_unavailable(resp));
 	}
 	status = sqlstate_http_status(state, !req->authenticated);
-	if (status >= 500) {
+	if (status >= 500)
 		fprintf(stderr, "caas-api: request %s: %s: %s\n", req->request_id,
 		    state ? state : "?", msg ? msg : "?");
+	if (status >= 500 && !sqlstate_message_public(state)) {
 		respond_error(resp, status, state ? state : "XX000",
 		    "internal error", NULL, "Quote the request id to support.");
 	} else {

@@ -20,18 +20,31 @@
  * client too slow to keep up loses the frames that do not fit and gets
  * "event: resync" once it has drained the rest.
  *
- * Locking: one mutex (ev.lock) guards every stream, every channel and the
- * event ids.  Suspend/resume protocol: the content reader (a libmicrohttpd
- * thread), finding nothing to send, sets stream->suspended and calls
- * MHD_suspend_connection while holding the lock; the listener, holding the
- * lock, clears the flag and remembers the stream, then calls
- * MHD_resume_connection after releasing it.  A connection suspended by
- * libmicrohttpd cannot close, so the stream outlives that window.  Only
- * the listener resumes, and ev.resume is its own scratch array.
+ * A *waiter* is one long-poll request (handlers/ai.c).  It references its
+ * channel like a stream and is woken — once per events_waiter_watch — by
+ * the first of: a notification matching its type and field; its channel's
+ * LISTEN taking effect (on first use, and again after a reconnect: what
+ * happened before may have been missed, so the handler re-reads); its
+ * deadline (the listener sleeps no longer than the nearest one); shutdown.
+ * The handler watches before it reads and suspends after, so a change
+ * committed after the read always wakes it.  At most max_streams waiters
+ * exist at once, counted apart from the streams.
  *
- * Memory: streams and channels are malloc'd; a stream is freed by
- * events_close (libmicrohttpd's free callback for its response), a
- * channel by the listener once it has no stream and is not LISTENed.
+ * Locking: one mutex (ev.lock) guards every stream, waiter and channel and
+ * the event ids.  Suspend/resume protocol: the content reader (a
+ * libmicrohttpd thread), finding nothing to send, sets stream->suspended
+ * and calls MHD_suspend_connection while holding the lock; the listener,
+ * holding the lock, clears the flag and remembers the connection, then
+ * calls MHD_resume_connection after releasing it.  A connection suspended
+ * by libmicrohttpd cannot close, so the stream outlives that window.
+ * Waiters follow the same protocol (their handler suspends inside the
+ * access handler).  Only the listener resumes, and ev.resume is its own
+ * scratch array (room for every stream and every waiter once).
+ *
+ * Memory: streams, waiters and channels are malloc'd; a stream is freed by
+ * events_close (libmicrohttpd's free callback for its response), a waiter
+ * by events_waiter_close (when its request ends), a channel by the
+ * listener once nothing references it and it is not LISTENed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,7 +74,7 @@
 struct ev_channel {
 	struct ev_channel	*next;
 	char			 name[EV_CHANNEL_MAX];
-	int			 refs;		/* open streams */
+	int			 refs;		/* open streams and waiters */
 	bool			 listening;	/* on the current connection */
 	bool			 lost;		/* was listening when it dropped */
 };
@@ -83,6 +96,18 @@ struct events_stream {
 	bool			 resync_first;
 };
 
+struct events_waiter {
+	struct events_waiter	*prev, *next;
+	struct MHD_Connection	*conn;
+	struct ev_channel	*channel;
+	char			 type[EVENTS_MATCH_MAX];
+	char			 field[EVENTS_MATCH_MAX];
+	char			 value[EVENTS_MATCH_MAX];
+	uint64_t		 deadline_ms;	/* monotonic */
+	bool			 watching;	/* armed for one wake-up */
+	bool			 suspended;
+};
+
 static struct {
 	pthread_mutex_t		 lock;
 	const struct events_config *cfg;
@@ -93,8 +118,11 @@ static struct {
 	struct events_stream	*streams;
 	long			 nstreams;
 	struct ev_channel	*channels;
+	struct events_waiter	*waiters;
+	long			 nwaiters;
 	uint64_t		 next_id;
-	struct events_stream	**resume;	/* listener's scratch, max_streams */
+	uint64_t		 sleep_until_ms;	/* the listener's next wake-up */
+	struct MHD_Connection	**resume;	/* listener's scratch, 2 × max_streams */
 	int			 nresume;
 } ev = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 } };
 
@@ -113,6 +141,12 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+uint64_t
+events_clock_ms(void)
+{
+	return (mono_ms());
 }
 
 static void
@@ -180,7 +214,20 @@ wake(struct events_stream *s)
 {
 	if (s->suspended) {
 		s->suspended = false;
-		ev.resume[ev.nresume++] = s;
+		ev.resume[ev.nresume++] = s->conn;
+	}
+}
+
+/* wake_waiter ends a waiter's watch, resuming it if it is suspended. */
+static void
+wake_waiter(struct events_waiter *w)
+{
+	if (!w->watching)
+		return;
+	w->watching = false;
+	if (w->suspended) {
+		w->suspended = false;
+		ev.resume[ev.nresume++] = w->conn;
 	}
 }
 
@@ -191,7 +238,7 @@ flush_resumes(void)
 	int	 i;
 
 	for (i = 0; i < ev.nresume; i++)
-		MHD_resume_connection(ev.resume[i]->conn);
+		MHD_resume_connection(ev.resume[i]);
 	ev.nresume = 0;
 }
 
@@ -240,13 +287,15 @@ next_change(char name[EV_CHANNEL_MAX])
 
 /*
  * apply_change records a done LISTEN (its waiting streams get ": ready",
- * or "resync" after a reconnect) or UNLISTEN.
+ * or "resync" after a reconnect; its watching waiters are woken to
+ * re-read) or UNLISTEN.
  */
 static void
 apply_change(const char *name, int change)
 {
 	struct ev_channel	*ch;
 	struct events_stream	*s;
+	struct events_waiter	*w;
 
 	pthread_mutex_lock(&ev.lock);
 	if ((ch = channel_find(name)) != NULL) {
@@ -260,6 +309,9 @@ apply_change(const char *name, int change)
 				queue_resync(s);
 			wake(s);
 		}
+		for (w = ev.waiters; change > 0 && w != NULL; w = w->next)
+			if (w->channel == ch)
+				wake_waiter(w);
 		ch->lost = false;
 	}
 	pthread_mutex_unlock(&ev.lock);
@@ -371,31 +423,37 @@ listener_connect(struct listener *l)
 	l->next_attempt_ms = mono_ms() + (uint64_t)l->backoff_ms;
 }
 
-/* event_name reads the payload's "type" (post.state, account.status). */
+/* waiter_matches: notification j, of this type, is what w waits for. */
 static bool
-event_name(const char *payload, char name[SSE_NAME_MAX + 1])
+waiter_matches(const struct events_waiter *w, const char *type, json_t *j)
 {
-	json_t		*j = json_loads(payload, 0, NULL);
-	const char	*t = json_string_value(json_object_get(j, "type"));
-	bool		 ok = sse_name_valid(t);
+	const char	*v;
 
-	if (ok)
-		snprintf(name, SSE_NAME_MAX + 1, "%s", t);
-	json_decref(j);
-	return (ok);
+	if (!w->watching || strcmp(w->type, type) != 0)
+		return (false);
+	v = json_string_value(json_object_get(j, w->field));
+	return (v != NULL && strcmp(v, w->value) == 0);
 }
 
-/* fan_out queues one notification on every ready stream of its channel. */
+/*
+ * fan_out queues one notification on every ready stream of its channel
+ * and wakes the channel's waiters it matches.  The payload's "type"
+ * (post.state, account.status, ai_job.state) is the event's name.
+ */
 static void
 fan_out(const PGnotify *n)
 {
-	char			 name[SSE_NAME_MAX + 1];
+	json_t			*j = json_loads(n->extra, 0, NULL);
+	const char		*name = json_string_value(json_object_get(j, "type"));
 	struct ev_channel	*ch;
 	struct events_stream	*s;
+	struct events_waiter	*w;
 	struct buf		 frame;
 
-	if (!event_name(n->extra, name))
+	if (!sse_name_valid(name)) {
+		json_decref(j);
 		return;
+	}
 	buf_init(&frame);
 	pthread_mutex_lock(&ev.lock);
 	if ((ch = channel_find(n->relname)) != NULL &&
@@ -405,8 +463,12 @@ fan_out(const PGnotify *n)
 				queue(s, frame.data, frame.len);
 				wake(s);
 			}
+	for (w = ev.waiters; ch != NULL && w != NULL; w = w->next)
+		if (w->channel == ch && waiter_matches(w, name, j))
+			wake_waiter(w);
 	pthread_mutex_unlock(&ev.lock);
 	buf_cleanup(&frame);
+	json_decref(j);
 }
 
 /* drain reads what the server sent and fans out the notifications. */
@@ -453,11 +515,37 @@ tick(void)
 	flush_resumes();
 }
 
-/* end_all ends every stream (shutdown). */
+/*
+ * expire wakes the waiters whose deadline has passed and returns how long
+ * the listener may sleep: timeout_ms, or less to meet the next deadline.
+ */
+static int
+expire(int timeout_ms)
+{
+	struct events_waiter	*w;
+	uint64_t		 now = mono_ms();
+
+	pthread_mutex_lock(&ev.lock);
+	for (w = ev.waiters; w != NULL; w = w->next) {
+		if (!w->watching)
+			continue;
+		if (w->deadline_ms <= now)
+			wake_waiter(w);
+		else if (w->deadline_ms - now < (uint64_t)timeout_ms)
+			timeout_ms = (int)(w->deadline_ms - now);
+	}
+	ev.sleep_until_ms = now + (uint64_t)timeout_ms;
+	pthread_mutex_unlock(&ev.lock);
+	flush_resumes();
+	return (timeout_ms);
+}
+
+/* end_all ends every stream and wakes every waiter (shutdown). */
 static void
 end_all(void)
 {
 	struct events_stream	*s;
+	struct events_waiter	*w;
 
 	pthread_mutex_lock(&ev.lock);
 	for (s = ev.streams; s != NULL; s = s->next) {
@@ -467,6 +555,8 @@ end_all(void)
 		}
 		wake(s);
 	}
+	for (w = ev.waiters; w != NULL; w = w->next)
+		wake_waiter(w);
 	pthread_mutex_unlock(&ev.lock);
 	flush_resumes();
 }
@@ -517,6 +607,7 @@ listener_main(void *arg)
 		timeout = EV_TICK_MS;
 		if (l.conn == NULL && l.next_attempt_ms > now && l.next_attempt_ms - now < EV_TICK_MS)
 			timeout = (int)(l.next_attempt_ms - now);
+		timeout = expire(timeout);
 		if (wait_io(&l, timeout) && l.conn != NULL)
 			drain(&l);
 		if ((now = mono_ms()) >= next_tick) {
@@ -536,7 +627,7 @@ events_start(const struct events_config *cfg)
 {
 	ev.cfg = cfg;
 	ev.stopping = false;
-	if ((ev.resume = calloc((size_t)cfg->max_streams, sizeof(*ev.resume))) == NULL)
+	if ((ev.resume = calloc((size_t)cfg->max_streams * 2, sizeof(*ev.resume))) == NULL)
 		return (-1);
 	if (pipe2(ev.wake, O_NONBLOCK | O_CLOEXEC) == -1) {
 		ev.wake[0] = ev.wake[1] = -1;
@@ -579,7 +670,7 @@ events_cleanup(void)
 	ev.resume = NULL;
 }
 
-/* channel_ref finds or creates the channel and counts a stream on it. */
+/* channel_ref finds or creates the channel and counts a user (stream, waiter). */
 static struct ev_channel *
 channel_ref(const char *name)
 {
@@ -713,6 +804,121 @@ events_stream_count(void)
 
 	pthread_mutex_lock(&ev.lock);
 	n = ev.nstreams;
+	pthread_mutex_unlock(&ev.lock);
+	return (n);
+}
+
+/* ------------------------------------------------------------ waiters */
+
+/* copy_match copies src into dst[EVENTS_MATCH_MAX]; false if too long. */
+static bool
+copy_match(char dst[EVENTS_MATCH_MAX], const char *src)
+{
+	size_t	 n;
+
+	if (src == NULL || (n = strlen(src)) >= EVENTS_MATCH_MAX)
+		return (false);
+	memcpy(dst, src, n + 1);
+	return (true);
+}
+
+struct events_waiter *
+events_waiter_open(void *conn, const char *channel, const struct events_match *match,
+    uint64_t deadline_ms, enum events_refusal *why)
+{
+	struct events_waiter	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL || !copy_match(w->type, match->type) ||
+	    !copy_match(w->field, match->field) || !copy_match(w->value, match->value)) {
+		free(w);
+		*why = EVENTS_NOMEM;
+		return (NULL);
+	}
+	w->conn = conn;
+	w->deadline_ms = deadline_ms;
+	pthread_mutex_lock(&ev.lock);
+	*why = ev.stopping ? EVENTS_STOPPING : ev.nwaiters >= ev.cfg->max_streams ?
+	    EVENTS_FULL : (w->channel = channel_ref(channel)) == NULL ? EVENTS_NOMEM : EVENTS_OK;
+	if (*why == EVENTS_OK) {
+		w->next = ev.waiters;
+		if (ev.waiters != NULL)
+			ev.waiters->prev = w;
+		ev.waiters = w;
+		ev.nwaiters++;
+	}
+	pthread_mutex_unlock(&ev.lock);
+	if (*why != EVENTS_OK) {
+		free(w);
+		return (NULL);
+	}
+	return (w);
+}
+
+enum events_watch
+events_waiter_watch(struct events_waiter *w)
+{
+	enum events_watch	 r;
+	bool			 poke = false;
+
+	pthread_mutex_lock(&ev.lock);
+	w->watching = false;
+	if (ev.stopping || mono_ms() >= w->deadline_ms)
+		r = EVENTS_WATCH_DONE;
+	else {
+		w->watching = true;
+		r = w->channel->listening ? EVENTS_WATCH_ARMED : EVENTS_WATCH_PENDING;
+		/* The listener must LISTEN, or wake up sooner than it meant to. */
+		poke = r == EVENTS_WATCH_PENDING || w->deadline_ms < ev.sleep_until_ms;
+	}
+	pthread_mutex_unlock(&ev.lock);
+	if (poke)
+		wake_listener();
+	return (r);
+}
+
+bool
+events_waiter_suspend(struct events_waiter *w)
+{
+	bool	 waiting;
+
+	pthread_mutex_lock(&ev.lock);
+	if ((waiting = w->watching)) {
+		w->suspended = true;
+		MHD_suspend_connection(w->conn);
+	}
+	pthread_mutex_unlock(&ev.lock);
+	return (waiting);
+}
+
+void
+events_waiter_close(struct events_waiter *w)
+{
+	bool	 idle;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&ev.lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		ev.waiters = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	ev.nwaiters--;
+	idle = --w->channel->refs == 0;
+	pthread_mutex_unlock(&ev.lock);
+	if (idle)
+		wake_listener();	/* UNLISTEN */
+	free(w);
+}
+
+long
+events_waiter_count(void)
+{
+	long	 n;
+
+	pthread_mutex_lock(&ev.lock);
+	n = ev.nwaiters;
 	pthread_mutex_unlock(&ev.lock);
 	return (n);
 }

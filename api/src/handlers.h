@@ -37,6 +37,13 @@ int	handle_accounts_oauth_begin(struct api_request *, struct api_response *);
 int	handle_accounts_oauth_callback(struct api_request *, struct api_response *);
 int	handle_accounts_paste(struct api_request *, struct api_response *);
 
+/*
+ * handlers/ai.c: asking for an AI generation (202 and a job), reading a
+ * job with an optional long-poll (?wait=S; suspends, see api.h).
+ */
+int	handle_ai_generate(struct api_request *, struct api_response *);
+int	handle_ai_job_get(struct api_request *, struct api_response *);
+
 /* handlers/events.c: GET /api/v1/events/, Server-Sent Events (events.c). */
 int	handle_events(struct api_request *, struct api_response *);
 

@@ -12,7 +12,9 @@
  *   3. request_access with upload data: chunks are appended up to the
  *      route's limit; past it the rest is dropped and 413 answered.
  *   4. request_access with *upload_data_size == 0: body checks, handler,
- *      response queued.
+ *      response queued — unless the handler suspended the connection to
+ *      wait (api.h: resp.suspended), in which case this phase runs again
+ *      when the connection is resumed.
  *   5. request_completed: metrics, one access log line, state freed.
  *
  * Memory: struct request_state lives in its own arena (arena.c), with
@@ -496,6 +498,10 @@ finish(struct request_state *st, struct MHD_Connection *conn)
 		req->body_len = st->body.len;
 	}
 	(void)req->route->handler(req, &st->resp);
+	if (st->resp.suspended) {	/* resumed later: we are called again */
+		st->resp.suspended = false;
+		return (MHD_YES);
+	}
 	return (queue_response(st, conn));
 }
 
@@ -575,6 +581,8 @@ request_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	metrics_request_end(st->req.route, st->status, latency);
 	if (api_config.access_log)
 		access_log(st, latency);
+	if (st->resp.wait_free != NULL)
+		st->resp.wait_free(st->resp.wait_state);
 	buf_cleanup(&st->body);
 	buf_cleanup(&st->resp.body);
 	arena_destroy(st->req.arena);

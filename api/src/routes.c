@@ -201,9 +201,26 @@ const struct api_route api_routes[] = {
 	  "OAuth callback: the platform sends the browser here", "accounts",
 	  NULL, "q:code q:state q:error", 201 },
 
+	/* ---------------------------------------------------- AI generation */
+	{ "POST", ORG "/content/generate/", handle_ai_generate, API_AUTH_USER, JSON_SMALL,
+	  "Generate post variants with AI: queues a job (202; read it at url, "
+	  "long-poll it with ?wait=, or follow events_url)", "ai", NULL, NULL, 202 },
+	{ "POST", "/api/v1/content/generate/", handle_ai_generate, API_AUTH_USER, JSON_SMALL,
+	  "Generate post variants with AI, the organisation named by org_id in the body "
+	  "(otherwise as POST /api/v1/organizations/<org>/content/generate/)", "ai", NULL, NULL, 202 },
+	{ "GET", ORG "/ai/jobs/", handle_sql, API_AUTH_USER, 0,
+	  "AI generation jobs, newest first", "ai",
+	  "SELECT caas.ai_job_list($1::uuid, $2, $3::integer)", "p0 q:cursor q:limit", 200 },
+	{ "GET", ORG "/ai/jobs/{job}/", handle_ai_job_get, API_AUTH_USER, 0,
+	  "An AI generation job; with ?wait=S (0..60) answers when it ends or after S seconds", "ai",
+	  NULL, "q:wait", 200 },
+	{ "GET", "/api/v1/ai/tones/", handle_sql, API_AUTH_USER, 0,
+	  "The tones AI generation knows, with their guidance", "ai",
+	  "SELECT caas.ai_tone_list()", "", 200 },
+
 	/* --------------------------------------------------------- events */
 	{ "GET", "/api/v1/events/", handle_events, API_AUTH_USER, 0,
-	  "Server-Sent Events: status changes of an organisation's posts and accounts", "events",
+	  "Server-Sent Events: status changes of an organisation's posts, accounts and AI jobs", "events",
 	  NULL, "q:org_id", 200 },
 
 	{ NULL, NULL, NULL, API_AUTH_NONE, 0, NULL, NULL, NULL, NULL, 0 }

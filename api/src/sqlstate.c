@@ -6,7 +6,9 @@
  * in the view caas.error_codes; tests/integration/error_codes.t checks this
  * table against it).  Rows are matched in order: exact
  * five-character codes first, then two-character classes.  Anything not in
- * the table is a 500: the client gets a generic message, the log the detail.
+ * the table is a 500: the client gets a generic message, the log the detail
+ * — as for every 5xx, except the codes caas raises on purpose, whose words
+ * were written for the client (sqlstate_message_public).
  */
 #include <string.h>
 
@@ -39,6 +41,7 @@ static const struct sqlstate_row sqlstate_rows[] = {
 	{ "CA005", 409 },	/* caas account_unavailable */
 	{ "CA006", 409 },	/* caas ownership_rule */
 	{ "CA007", 409 },	/* caas immutable */
+	{ "CA008", 503 },	/* caas ai_unavailable: no AI provider configured */
 	{ "08",    503 },	/* connection exceptions */
 	{ "53",    503 },	/* insufficient resources */
 	{ "28",    403 },	/* invalid authorization */
@@ -66,4 +69,16 @@ sqlstate_http_status(const char *sqlstate, bool anonymous)
 			return row->status;
 	}
 	return 500;
+}
+
+/*
+ * sqlstate_message_public is true when the error's message, detail and
+ * hint were written for the API's clients, so that they reach them even
+ * with a 5xx status: the class CA, raised on purpose by caas (CA008's
+ * message and hint name the dispatcher setting an operator must set).
+ */
+bool
+sqlstate_message_public(const char *sqlstate)
+{
+	return (sqlstate != NULL && strlen(sqlstate) == 5 && strncmp(sqlstate, "CA", 2) == 0);
 }

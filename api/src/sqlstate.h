@@ -11,4 +11,7 @@
 
 int	sqlstate_http_status(const char *sqlstate, bool anonymous);
 
+/* True when the error's words are for the client even with a 5xx status. */
+bool	sqlstate_message_public(const char *sqlstate);
+
 #endif /* CAAS_SQLSTATE_H */

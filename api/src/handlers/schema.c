@@ -11,9 +11,10 @@
  * on each request (a few kB; this endpoint is not hot).
  *
  * Routes whose request or answer is not plain JSON-in, JSON-out (streams,
- * redirects, bodies a handler of its own reads) say more in route_docs[]:
- * the request body's schema, the success media type and schema, extra
- * responses and required query parameters.
+ * redirects, bodies a handler of its own reads, long-polls) say more in
+ * route_docs[]: the request body's schema, the success media type and
+ * schema, extra responses, required query parameters and the schemas of
+ * query parameters that are not plain strings.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -35,6 +36,66 @@ static const char account_schema[] =
     "\"handle\":{\"type\":\"string\"},\"status\":{\"type\":\"string\"},"
     "\"token_expires_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}}}";
 
+/* AI generation: what caas.ai_generate takes (less org_id) ... */
+#define AI_GENERATE_PROPS \
+    "\"workspace_id\":{\"type\":\"string\",\"format\":\"uuid\"," \
+    "\"description\":\"Required unless content_id is given\"}," \
+    "\"content_id\":{\"type\":\"string\",\"format\":\"uuid\",\"description\":" \
+    "\"Add the variants to this item (its workspace and platform are used); without it a new item is created\"}," \
+    "\"title\":{\"type\":\"string\",\"description\":\"Of a new item; default: the topic\"}," \
+    "\"platform\":{\"enum\":[\"x\",\"linkedin\",\"instagram\",\"sandbox\"]," \
+    "\"description\":\"Required unless the content item has one; sets the length limit\"}," \
+    "\"tone\":{\"type\":\"string\",\"default\":\"professional\"," \
+    "\"description\":\"One of GET /api/v1/ai/tones/\"}," \
+    "\"variants\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":5,\"default\":1," \
+    "\"description\":\"Versions to write; each counts as one generation\"}," \
+    "\"language\":{\"type\":\"string\",\"default\":\"en\"," \
+    "\"pattern\":\"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$\"}," \
+    "\"brief\":{\"type\":\"object\",\"required\":[\"topic\"],\"additionalProperties\":false," \
+    "\"properties\":{\"topic\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":500}," \
+    "\"key_points\":{\"type\":\"array\",\"maxItems\":10,\"items\":{\"type\":\"string\",\"maxLength\":300}}," \
+    "\"link\":{\"type\":\"string\",\"format\":\"uri\",\"maxLength\":2000}," \
+    "\"audience\":{\"type\":\"string\",\"maxLength\":300}}}"
+
+/* ... and a job, as caas.ai_job_get shows it. */
+#define AI_JOB_PROPS \
+    "\"job_id\":{\"type\":\"string\",\"format\":\"uuid\"}," \
+    "\"org_id\":{\"type\":\"string\",\"format\":\"uuid\"}," \
+    "\"workspace_id\":{\"type\":\"string\",\"format\":\"uuid\"}," \
+    "\"content_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"," \
+    "\"description\":\"null until a new item is created at success\"}," \
+    "\"title\":{\"type\":[\"string\",\"null\"]},\"platform\":{\"type\":\"string\"}," \
+    "\"tone\":{\"type\":\"string\"},\"language\":{\"type\":\"string\"}," \
+    "\"variants\":{\"type\":\"integer\"},\"brief\":{\"type\":\"object\"}," \
+    "\"state\":{\"enum\":[\"queued\",\"running\",\"succeeded\",\"failed\"]}," \
+    "\"provider\":{\"type\":[\"string\",\"null\"]},\"model\":{\"type\":[\"string\",\"null\"]}," \
+    "\"prompt_tokens\":{\"type\":[\"integer\",\"null\"]}," \
+    "\"completion_tokens\":{\"type\":[\"integer\",\"null\"]}," \
+    "\"reprompts\":{\"type\":\"integer\"},\"trimmed\":{\"type\":\"boolean\"}," \
+    "\"attempts\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}," \
+    "\"description\":\"The provider calls: provider, model, http_status, class, code, message, ms, at\"}," \
+    "\"result\":{\"type\":[\"object\",\"null\"],\"description\":\"On success: content_id, " \
+    "versions [{version, length}], current_version\"}," \
+    "\"error\":{\"type\":[\"object\",\"null\"],\"properties\":{\"code\":{\"type\":\"string\"}," \
+    "\"message\":{\"type\":\"string\"}}}," \
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}," \
+    "\"started_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}," \
+    "\"finished_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}"
+
+static const char ai_job_schema[] = "{\"type\":\"object\",\"properties\":{" AI_JOB_PROPS "}}";
+
+static const char ai_accepted_schema[] =
+    "{\"type\":\"object\",\"properties\":{" AI_JOB_PROPS ","
+    "\"url\":{\"type\":\"string\",\"description\":\"The job (also in Location); "
+    "?wait=S long-polls it\"},"
+    "\"events_url\":{\"type\":\"string\",\"description\":\"The organisation's event stream, "
+    "which carries the job's ai_job.state changes\"}}}";
+
+static const char ai_generate_errors[] =
+    "{\"402\":\"The plan's AI generations for the period are used up, counting queued jobs (CA001)\","
+    "\"503\":\"No AI provider is configured, or no dispatcher is running (CA008; the message "
+    "and hint name the dispatcher settings to set), or the database is unavailable\"}";
+
 /* Extra documentation for some routes; JSON texts, NULL = the default. */
 static const struct route_doc {
 	const char	*method;
@@ -44,6 +105,7 @@ static const struct route_doc {
 	const char	*ok_schema;	/* JSON Schema of the success body */
 	const char	*extra;		/* more responses: {"302": {...}} */
 	const char	*required_query;	/* space-separated names */
+	const char	*query;		/* {"name": JSON Schema} of query parameters */
 } route_docs[] = {
 	{ "GET", "/api/v1/health/", NULL, NULL,
 	  "{\"type\":\"object\",\"properties\":{\"status\":{\"enum\":[\"ok\",\"degraded\"]},"
@@ -52,7 +114,7 @@ static const struct route_doc {
 	  "\"heartbeat_age_s\":{\"type\":[\"number\",\"null\"]}}}",
 	  "{\"503\":{\"description\":\"Degraded: the database is unreachable, or no dispatcher "
 	  "sent a heartbeat recently (unless health_requires_dispatcher is no); same body\","
-	  "\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\"}}}}}", NULL },
+	  "\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\"}}}}}", NULL, NULL },
 	{ "POST", ORG "/accounts/",
 	  "{\"type\":\"object\",\"required\":[\"platform\",\"access_token\"],\"properties\":{"
 	  "\"platform\":{\"enum\":[\"x\",\"linkedin\",\"instagram\",\"sandbox\"]},"
@@ -62,30 +124,47 @@ static const struct route_doc {
 	  "\"handle\":{\"type\":\"string\",\"description\":\"sandbox only\"}}}",
 	  NULL, account_schema,
 	  "{\"502\":\"The platform did not answer\","
-	  "\"503\":\"token_keys not configured, or the database is unavailable\"}", NULL },
+	  "\"503\":\"token_keys not configured, or the database is unavailable\"}", NULL, NULL },
 	{ "POST", ORG "/accounts/oauth/{platform}/", NULL, NULL,
 	  "{\"type\":\"object\",\"properties\":{\"authorization_url\":{\"type\":\"string\",\"format\":\"uri\","
 	  "\"description\":\"Send the user's browser here\"},\"state\":{\"type\":\"string\"},"
 	  "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}",
 	  "{\"503\":\"The platform's client id or token_keys is not configured "
-	  "(the message names the setting), or the database is unavailable\"}", NULL },
+	  "(the message names the setting), or the database is unavailable\"}", NULL, NULL },
 	{ "GET", "/api/v1/oauth/{platform}/callback/", NULL, NULL, account_schema,
 	  "{\"302\":\"When oauth_done_url is set: to it, with "
 	  "?status=connected&account_id=... or ?status=error&error=<code>\","
 	  "\"502\":\"The platform did not answer the code exchange or the identity call\"}",
-	  NULL },
+	  NULL, NULL },
 	{ "POST", ORG "/posts/{post}/resolve/",
 	  "{\"type\":\"object\",\"required\":[\"resolution\"],\"properties\":{"
 	  "\"resolution\":{\"enum\":[\"published\",\"failed\"]},"
 	  "\"remote_id\":{\"type\":\"string\",\"description\":\"Required when published\"},"
-	  "\"remote_url\":{\"type\":\"string\"}}}", NULL, NULL, NULL, NULL },
+	  "\"remote_url\":{\"type\":\"string\"}}}", NULL, NULL, NULL, NULL, NULL },
 	{ "GET", "/api/v1/events/", NULL, "text/event-stream",
-	  "{\"type\":\"string\",\"description\":\"Events 'post.state' and 'account.status' "
+	  "{\"type\":\"string\",\"description\":\"Events 'post.state', 'account.status' and 'ai_job.state' "
 	  "(data: the change as JSON), 'resync' (re-fetch: events may have been missed), "
 	  "'end' (the stream closes: token_expired or shutdown); ': keep-alive' comments.\"}",
 	  "{\"503\":\"Too many event streams are open, or the server is shutting down\"}",
-	  "org_id" },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	  "org_id", NULL },
+	{ "POST", ORG "/content/generate/",
+	  "{\"type\":\"object\",\"required\":[\"brief\"],\"additionalProperties\":false,"
+	  "\"properties\":{" AI_GENERATE_PROPS "}}",
+	  NULL, ai_accepted_schema, ai_generate_errors, NULL, NULL },
+	{ "POST", "/api/v1/content/generate/",
+	  "{\"type\":\"object\",\"required\":[\"org_id\",\"brief\"],\"additionalProperties\":false,"
+	  "\"properties\":{\"org_id\":{\"type\":\"string\",\"format\":\"uuid\"}," AI_GENERATE_PROPS "}}",
+	  NULL, ai_accepted_schema, ai_generate_errors, NULL, NULL },
+	{ "GET", ORG "/ai/jobs/", NULL, NULL,
+	  "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":"
+	  "{\"type\":\"object\",\"properties\":{" AI_JOB_PROPS "}}},"
+	  "\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}", NULL, NULL, NULL },
+	{ "GET", ORG "/ai/jobs/{job}/", NULL, NULL, ai_job_schema,
+	  "{\"503\":\"The database is unavailable (also after a wait)\"}", NULL,
+	  "{\"wait\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60,\"default\":0,"
+	  "\"description\":\"Long-poll: answer when the job has succeeded or failed, or after this "
+	  "many seconds with the job as it is then (always 200). 0: at once.\"}}" },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 static const struct route_doc *
@@ -184,6 +263,7 @@ query_params(const struct api_route *r, const struct route_doc *d)
 	char		 name[64];
 	size_t		 len;
 	bool		 integer;
+	json_t		*docs = d != NULL ? doc_json(d->query) : NULL, *schema;
 
 	for (p = r->args; p != NULL && (p = strstr(p, "q:")) != NULL; p = end) {
 		p += 2;
@@ -196,14 +276,19 @@ query_params(const struct api_route *r, const struct route_doc *d)
 		integer = strcmp(name, "limit") == 0 ||
 		    (strcmp(name, "from") == 0 && strstr(r->pattern, "/diff/") != NULL) ||
 		    (strcmp(name, "to") == 0 && strstr(r->pattern, "/diff/") != NULL);
+		if ((schema = json_object_get(docs, name)) != NULL)
+			json_incref(schema);
+		else
+			schema = integer ? json_pack("{s:s}", "type", "integer") :
+			    len > 3 && strcmp(name + len - 3, "_id") == 0 ?
+			    json_pack("{s:s, s:s}", "type", "string", "format", "uuid") :
+			    json_pack("{s:s}", "type", "string");
 		json_array_append_new(list, json_pack("{s:s, s:s, s:b, s:o}",
 		    "name", name, "in", "query", "required", d != NULL &&
 		    d->required_query != NULL && strstr(d->required_query, name) != NULL,
-		    "schema", integer ? json_pack("{s:s}", "type", "integer") :
-		    len > 3 && strcmp(name + len - 3, "_id") == 0 ?
-		    json_pack("{s:s, s:s}", "type", "string", "format", "uuid") :
-		    json_pack("{s:s}", "type", "string")));
+		    "schema", schema));
 	}
+	json_decref(docs);
 	return (list);
 }
 
