@@ -87,6 +87,8 @@ ai_daemon_start() {
 
 # ai_api_start: caas-api on a free loopback port against the private
 # cluster; sets API.  Health requires no dispatcher (tests stop them).
+# Every test client comes from 127.0.0.1, where users would come from many
+# addresses: the per-address connection limit is raised to the total.
 ai_api_start() {
 	local port i
 	port=$(pg_pick_port) || dl_bail "no free port"
@@ -95,6 +97,7 @@ ai_api_start() {
 		CAAS_API_DATABASE_URL="host=$DL_SOCK port=$DL_PORT dbname=$DL_DB user=caas_authenticator" \
 		CAAS_API_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
 		CAAS_API_HEALTH_REQUIRES_DISPATCHER=no CAAS_API_OAUTH_REDIRECT_BASE="$API" \
+		CAAS_API_PER_IP_CONNECTION_LIMIT=1024 \
 		"$AI_API_BIN" -c "$DL_REPO/conf/api.conf" >"$DL_DIR/api.log" 2>&1 &
 	AI_API_PID=$!
 	for i in $(seq 1 300); do
