@@ -23,7 +23,7 @@
 --
 
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 -- ------------------------------------------------------------ the cron job --
 
@@ -102,8 +102,9 @@ INSERT INTO caas.ai_jobs (org_id, job_id, workspace_id, content_id, platform, to
                           lease_owner, lease_expires_at)
 SELECT '00000000-0000-4000-8000-0000000000b1', v.job_id, '00000000-0000-4000-8000-0000000000e1',
        CASE WHEN v.state = 'succeeded' THEN '00000000-0000-4000-8000-0000000000d1'::uuid END,
-       'sandbox', 'casual', '{"topic": "t"}', 'Write.', '{}', v.state::caas.ai_job_state, 1,
-       v.at, v.at, CASE WHEN v.state <> 'running' THEN v.at END,
+       'sandbox', 'casual', '{"topic": "t"}', 'Write.', '{}', v.state::caas.ai_job_state,
+       CASE WHEN v.state = 'queued' THEN 0 ELSE 1 END,
+       v.at, CASE WHEN v.state <> 'queued' THEN v.at END, CASE WHEN v.state IN ('succeeded', 'failed') THEN v.at END,
        CASE WHEN v.state = 'succeeded' THEN '{"versions": []}'::jsonb END,
        CASE WHEN v.state = 'failed' THEN 'server_error' END,
        CASE WHEN v.state = 'running' THEN 'worker:1' END, CASE WHEN v.state = 'running' THEN v.at END
@@ -114,7 +115,10 @@ SELECT '00000000-0000-4000-8000-0000000000b1', v.job_id, '00000000-0000-4000-800
     -- 63: finished 29 days ago
     ('00000000-0000-4000-8000-000000000063', 'succeeded', now() - interval '29 days'),
     -- 64: still running, started 40 days ago
-    ('00000000-0000-4000-8000-000000000064', 'running', now() - interval '40 days')
+    ('00000000-0000-4000-8000-000000000064', 'running', now() - interval '40 days'),
+    -- 65: queued two days ago, never taken; 66: queued an hour ago
+    ('00000000-0000-4000-8000-000000000065', 'queued', now() - interval '2 days'),
+    ('00000000-0000-4000-8000-000000000066', 'queued', now() - interval '1 hour')
   ) AS v(job_id, state, at);
 
 SELECT is((SELECT count(*) FROM caas.invitations) + (SELECT count(*) FROM caas.refresh_tokens)
@@ -124,9 +128,10 @@ SELECT is((SELECT count(*) FROM caas.invitations) + (SELECT count(*) FROM caas.r
 -- ------------------------------------------------------------------ one run --
 
 SELECT results_eq($$
-  SELECT invitations_expired, refresh_tokens_deleted, stripe_events_deleted, ai_jobs_deleted FROM caas.housekeeping()
-$$, $$ VALUES (2, 1, 1, 2) $$,
-  'housekeeping reports two invitations expired, one refresh token, one Stripe event and two AI jobs deleted');
+  SELECT invitations_expired, refresh_tokens_deleted, stripe_events_deleted, ai_jobs_deleted, ai_jobs_expired
+    FROM caas.housekeeping()
+$$, $$ VALUES (2, 1, 1, 2, 1) $$,
+  'housekeeping reports two invitations expired, one refresh token, one Stripe event and two AI jobs deleted, one AI job expired');
 
 CREATE FUNCTION pg_temp.invitation_status(id uuid)
 RETURNS text
@@ -171,12 +176,18 @@ SELECT isnt_empty($$ SELECT 1 FROM caas.stripe_events WHERE event_id = 'evt_New'
   'a Stripe event received now is kept');
 
 SELECT results_eq($$ SELECT job_id FROM caas.ai_jobs WHERE org_id = '00000000-0000-4000-8000-0000000000b1' ORDER BY job_id $$,
-  $$ VALUES ('00000000-0000-4000-8000-000000000063'::uuid), ('00000000-0000-4000-8000-000000000064'::uuid) $$,
-  'AI jobs finished more than 30 days ago are deleted; one finished later and one still running are kept');
+  $$ VALUES ('00000000-0000-4000-8000-000000000063'::uuid), ('00000000-0000-4000-8000-000000000064'::uuid),
+            ('00000000-0000-4000-8000-000000000065'::uuid), ('00000000-0000-4000-8000-000000000066'::uuid) $$,
+  'AI jobs finished more than 30 days ago are deleted; one finished later, one running and the queued ones are kept');
+SELECT results_eq($$ SELECT job_id, state::text, error_code FROM caas.ai_jobs
+                    WHERE job_id IN ('00000000-0000-4000-8000-000000000065', '00000000-0000-4000-8000-000000000066') ORDER BY job_id $$,
+  $$ VALUES ('00000000-0000-4000-8000-000000000065'::uuid, 'failed', 'expired'),
+            ('00000000-0000-4000-8000-000000000066'::uuid, 'queued', NULL) $$,
+  'an AI job queued for more than a day fails as expired (its reservation released); one queued an hour ago waits');
 
 -- -------------------------------------------------------------- second run --
 
-SELECT results_eq($$ SELECT * FROM caas.housekeeping() $$, $$ VALUES (0, 0, 0, 0) $$,
+SELECT results_eq($$ SELECT * FROM caas.housekeeping() $$, $$ VALUES (0, 0, 0, 0, 0) $$,
   'a second run finds nothing to do');
 SELECT is((SELECT count(*) FROM caas.invitations) + (SELECT count(*) FROM caas.refresh_tokens)
           + (SELECT count(*) FROM caas.stripe_events), 12::bigint,
