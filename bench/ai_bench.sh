@@ -37,9 +37,9 @@ echo "   cluster on port $DL_PORT, API $API, fake $AI_FAKE, logs in $DL_DIR"
 # connection) until DL_DIR/stop exists; "status seconds" per line.
 probe() {
 	local urls=() i
-	for i in $(seq 1 50); do urls+=("$API/api/v1/health/"); done
+	for i in $(seq 1 50); do urls+=(-o /dev/null "$API/api/v1/health/"); done
 	while [ ! -e "$DL_DIR/stop" ]; do
-		curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' "${urls[@]}" >>"$1" 2>/dev/null
+		curl -sS -w '%{http_code} %{time_total}\n' "${urls[@]}" >>"$1" 2>/dev/null
 	done
 }
 
@@ -61,7 +61,7 @@ sleep "$PROBE_SEC"	# a measuring window, not a wait for a condition
 touch "$DL_DIR/stop"
 wait "$PROBE"
 read -r IN IP50 IP99 IMAX <<<"$(stats "$DL_DIR/idle.out")"
-echo "   $IN requests: p50 $IP50 ms  p99 $IP99 ms  max $IMAX ms"
+echo "   $IN requests: p50 $IP50 ms  p99 $IP99 ms  max $IMAX ms (statuses: $(awk '{ c[$1]++ } END { for (k in c) printf "%s×%d ", k, c[k] }' "$DL_DIR/idle.out"))"
 
 echo "== burst: $JOBS generations at once, each OpenAI call answered after $DELAY ms"
 rm -f "$DL_DIR/stop"
@@ -97,6 +97,6 @@ echo "   requests accepted (202)    $ACCEPTED / $JOBS in $((T_ACCEPTED - T0)) ms
 echo "   jobs                       $OK succeeded, $FAILED failed; all done $((T1 - T0)) ms after the first request"
 echo "                              (one call takes $DELAY ms: $(awk -v t=$((T1 - T0)) -v d="$DELAY" 'BEGIN { printf "%.1f", t / d }') × one call for $JOBS jobs)"
 echo "   request → result per job   p50 $JP50 ms  p99 $JP99 ms  max $JMAX ms"
-echo "   health during the burst    $BN requests: p50 $BP50 ms  p99 $BP99 ms  max $BMAX ms (non-200: $(grep -vc '^200 ' "$DL_DIR/busy.out"))"
+echo "   health during the burst    $BN requests: p50 $BP50 ms  p99 $BP99 ms  max $BMAX ms (statuses: $(awk '{ c[$1]++ } END { for (k in c) printf "%s×%d ", k, c[k] }' "$DL_DIR/busy.out"))"
 echo "   health p99 busy / idle     $(awk -v b="$BP99" -v i="$IP99" 'BEGIN { printf "%.2f", (i > 0 ? b / i : 0) }')"
 echo "   dispatcher peak RSS        $(( $(dl_rss_peak "${DL_PID[bench]}") / 1024 )) MB"
