@@ -58,7 +58,7 @@ SELECT throws_ok($$ SELECT caas.role_can('owner', 'content.publish') $$,
 SELECT is(caas.role_can(NULL, 'content.read'), NULL, 'role_can of no role is NULL (it is strict)');
 
 SELECT set_eq($$ SELECT sqlstate FROM caas.error_codes $$,
-  ARRAY['42501', 'P0002', '23505', '23503', '23514', '23502', '22023', '22P02', '22007',
+  ARRAY['42501', 'P0002', '23505', '23503', '23514', '23502', '22023', '22P02', '22007', '55000',
         'CA001', 'CA002', 'CA003', 'CA004', 'CA005', 'CA006', 'CA007', 'CA008'],
   'caas.error_codes lists the SQLSTATEs the API raises on purpose');
 SELECT results_eq($$ SELECT name, http_status FROM caas.error_codes WHERE sqlstate IN ('CA001', 'CA007', 'CA008') ORDER BY sqlstate $$,

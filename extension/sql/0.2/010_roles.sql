@@ -10,6 +10,8 @@
 --                     permission matrix decide what each one may do.
 -- caas_analyst        read-only analytics (works on a hot standby).
 -- caas_dispatcher     the publishing dispatcher: claims and records posts.
+-- caas_billing        the API's Stripe webhook: applies verified events
+--                     (caas.stripe_event_apply) and nothing else.
 -- The extension's owner (a superuser, the DBA path) owns every object.
 --
 -- The API passes the caller per transaction:
@@ -24,7 +26,7 @@ DO $$
 DECLARE
   r text;
 BEGIN
-  FOREACH r IN ARRAY ARRAY['caas_anon', 'caas_user', 'caas_analyst', 'caas_dispatcher'] LOOP
+  FOREACH r IN ARRAY ARRAY['caas_anon', 'caas_user', 'caas_analyst', 'caas_dispatcher', 'caas_billing'] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
       EXECUTE format('CREATE ROLE %I NOLOGIN', r);
     END IF;
@@ -34,14 +36,15 @@ BEGIN
   END IF;
 END;
 $$;
-GRANT caas_anon, caas_user TO caas_authenticator;
-COMMENT ON ROLE caas_authenticator IS 'caas: the API''s login role; no privileges of its own, switches to caas_anon or caas_user per transaction. Set its password with ALTER ROLE.';
+GRANT caas_anon, caas_user, caas_billing TO caas_authenticator;
+COMMENT ON ROLE caas_authenticator IS 'caas: the API''s login role; no privileges of its own, switches to caas_anon, caas_user or caas_billing per transaction. Set its password with ALTER ROLE.';
 COMMENT ON ROLE caas_anon IS 'caas: unauthenticated API requests (register, login, refresh, plans).';
 COMMENT ON ROLE caas_user IS 'caas: authenticated end users; row level security and the permission matrix decide.';
 COMMENT ON ROLE caas_analyst IS 'caas: read-only analytics, on the primary or a hot standby.';
 COMMENT ON ROLE caas_dispatcher IS 'caas: the publishing dispatcher (claims due posts, records outcomes).';
+COMMENT ON ROLE caas_billing IS 'caas: the API''s Stripe webhook; may only apply verified Stripe events (caas.stripe_event_apply).';
 
-GRANT USAGE ON SCHEMA caas TO caas_anon, caas_user, caas_analyst, caas_dispatcher;
+GRANT USAGE ON SCHEMA caas TO caas_anon, caas_user, caas_analyst, caas_dispatcher, caas_billing;
 -- The API prepares its statements once per connection, as itself, before it
 -- switches role per request: it must be able to look caas names up.  USAGE
 -- grants nothing else: executing a function is checked against the role of

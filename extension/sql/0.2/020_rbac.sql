@@ -132,6 +132,7 @@ VALUES
   ('22023', 'invalid_parameter_value', 422, 'an argument is not acceptable'),
   ('22P02', 'invalid_text_representation', 422, 'a value is malformed (uuid, enum, JSON)'),
   ('22007', 'invalid_datetime_format', 422, 'a date or time is malformed'),
+  ('55000', 'object_not_in_prerequisite_state', 409, 'not possible in the present state (billing: no Stripe price or customer yet, already subscribed)'),
   ('CA001', 'quota_exceeded', 402, 'the plan''s limit is reached; the message names the limit and the plan'),
   ('CA002', 'invalid_state_transition', 409, 'the post is not in a state that allows this'),
   ('CA003', 'text_rejected', 422, 'the platform would refuse this text or media'),

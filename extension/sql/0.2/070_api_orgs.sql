@@ -691,11 +691,14 @@ BEGIN
     'current_period_end', s.current_period_end,
     'cancel_at_period_end', coalesce(s.cancel_at_period_end, false),
     'trial_end', s.trial_end,
-    'past_due_since', s.past_due_since);
+    'past_due_since', s.past_due_since,
+    -- 087_billing.sql: Stripe's hosted invoice page while a payment needs
+    -- the customer's action.  The Stripe customer id is never shown.
+    'payment_action_url', s.payment_action_url);
 END;
 $$;
 COMMENT ON FUNCTION caas.subscription_get(uuid) IS
-  'The organisation''s subscription and the plan in force with its limits (owners and admins). Status none = free plan, no subscription.';
+  'The organisation''s subscription and the plan in force with its limits (owners and admins). Status none = free plan, no subscription. payment_action_url: Stripe''s hosted invoice page while a payment needs the customer''s action, else null.';
 
 CREATE FUNCTION caas.usage_get(org uuid)
 RETURNS jsonb
