@@ -76,6 +76,15 @@ struct api_config {
 	char	*instagram_graph_base;
 	char	*instagram_api_version;
 
+	/* Billing with Stripe (stripe.c, handlers/billing.c). */
+	char	*stripe_base_url;		/* https://api.stripe.com, or a fake */
+	char	*stripe_secret_key;		/* secret: sk_… */
+	char	*stripe_secret_key_file;
+	char	*stripe_webhook_secrets;	/* secret: "whsec_…[,whsec_…]" */
+	char	*stripe_webhook_secrets_file;
+	int	 stripe_webhook_tolerance_sec;	/* Stripe-Signature t vs now */
+	char	*stripe_prices;			/* "pro:price_…,team:price_…" */
+
 	/* Server-Sent Events (events.c) and health. */
 	int	 max_event_streams;		/* open streams, and long-polls, at once */
 	int	 event_keepalive_sec;		/* ": keep-alive" interval */

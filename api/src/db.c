@@ -5,10 +5,12 @@
  *   - the connection is thread-local and only this file touches it; it is
  *     opened on first use and dropped after any connection-level failure,
  *     so the next request reconnects (a database restart heals by itself);
- *   - a call is one round trip in pipeline mode: the caller's role and
- *     claims (set_config(..., true)), the statement, Sync — one implicit
+ *   - a call is one round trip in pipeline mode: the role (enum db_role)
+ *     and claims (set_config(..., true)), the statement, Sync — one implicit
  *     transaction, so the settings end with it (nothing leaks to the next
  *     request) and any error rolls everything back (nothing half-written);
+ *   - db_startup_query alone runs as caas_authenticator itself, on a
+ *     connection of its own, before the server starts;
  *   - statements are prepared once per connection (stmt_name);
  *   - statement texts are constant (from the route table or this file) and
  *     every value travels as a parameter: no SQL is built from input.
@@ -174,14 +176,14 @@ stmt_name(PGconn *c, const char *sql, int nparams, char name[16], PGresult **err
 /* ------------------------------------------------------------- calls */
 
 /*
- * call runs sql as the request's caller in one round trip: pipeline mode,
- * the caller's role and claims, the statement, Sync.  Everything before
+ * call runs sql as role (db.h: the request's caller, or caas_billing) in
+ * one round trip: pipeline mode, the role and claims, the statement, Sync.  Everything before
  * the Sync is one implicit transaction, so set_config(..., true) lasts for
  * exactly this statement and an error rolls everything back.  Returns the
  * statement's result (caller clears), or NULL with the error response set.
  */
 static PGresult *
-call(struct api_request *req, struct api_response *resp, bool as_user,
+call(struct api_request *req, struct api_response *resp, enum db_role role,
     const char *sql, int nparams, const char *const *params)
 {
 	PGconn		*c;
@@ -189,12 +191,13 @@ call(struct api_request *req, struct api_response *resp, bool as_user,
 	char		 claims[96], n_cfg[16], n_sql[16];
 	const char	*cfg_params[2], *name_cfg, *name_sql;
 	int		 attempt;
+	bool		 user = role == DB_ROLE_CALLER && req->authenticated;
 
-	if (as_user && req->authenticated)
+	if (user)
 		snprintf(claims, sizeof(claims), "{\"sub\":\"%s\"}", req->claims.sub);
 	else
 		claims[0] = '\0';
-	cfg_params[0] = as_user && req->authenticated ? "caas_user" : "caas_anon";
+	cfg_params[0] = user ? "caas_user" : role == DB_ROLE_BILLING ? "caas_billing" : "caas_anon";
 	cfg_params[1] = claims;
 
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -278,7 +281,7 @@ db_call(struct api_request *req, struct api_response *resp, int ok_status,
 	int		 rc = 0;
 
 	metrics_db_acquire();
-	if ((r = call(req, resp, true, sql, nparams, params)) == NULL) {
+	if ((r = call(req, resp, DB_ROLE_CALLER, sql, nparams, params)) == NULL) {
 		metrics_db_release();
 		return (-1);
 	}
@@ -299,11 +302,19 @@ int
 db_query(struct api_request *req, struct api_response *resp, bool as_user,
     const char *sql, int nparams, const char *const *params, char **out)
 {
+	return (db_query_as(req, resp, as_user ? DB_ROLE_CALLER : DB_ROLE_ANON,
+	    sql, nparams, params, out));
+}
+
+int
+db_query_as(struct api_request *req, struct api_response *resp, enum db_role role,
+    const char *sql, int nparams, const char *const *params, char **out)
+{
 	PGresult	*r;
 
 	*out = NULL;
 	metrics_db_acquire();
-	if ((r = call(req, resp, as_user, sql, nparams, params)) == NULL) {
+	if ((r = call(req, resp, role, sql, nparams, params)) == NULL) {
 		metrics_db_release();
 		return (-1);
 	}
@@ -339,4 +350,48 @@ db_ping(void)
 	if (!ok)
 		db_thread_cleanup();
 	return (ok);
+}
+
+int
+db_startup_query(const char *sql, int nparams, const char *const *params,
+    char **out, char *err, size_t errlen)
+{
+	PGconn		*c;
+	PGresult	*r;
+	char		 timeout[64];
+	const char	*state, *msg, *hint;
+	int		 rc = -1;
+
+	*out = NULL;
+	if (db_cfg == NULL)
+		return (snprintf(err, errlen, "the database is not configured"), -1);
+	c = PQconnectdb(db_cfg->conninfo);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "cannot connect to the database: %.*s",
+		    (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+		PQfinish(c);
+		return (-1);
+	}
+	snprintf(timeout, sizeof(timeout), "SET statement_timeout = %d",
+	    db_cfg->statement_timeout_ms);
+	PQclear(PQexec(c, timeout));
+	r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		if (PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) &&
+		    (*out = strdup(PQgetvalue(r, 0, 0))) == NULL)
+			snprintf(err, errlen, "out of memory");
+		else
+			rc = 0;
+	} else {
+		state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		hint = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+		snprintf(err, errlen, "%s: %.*s%s%s%s", state != NULL ? state : "?",
+		    (int)strcspn(msg != NULL ? msg : PQerrorMessage(c), "\n"),
+		    msg != NULL ? msg : PQerrorMessage(c), hint != NULL ? " (" : "",
+		    hint != NULL ? hint : "", hint != NULL ? ")" : "");
+	}
+	PQclear(r);
+	PQfinish(c);
+	return (rc);
 }

@@ -3,9 +3,9 @@
  *
  * Each server thread has its own libpq connection (created on first use,
  * re-created after a failure), logged in as caas_authenticator.  A call runs
- * in one transaction: the role (caas_anon or caas_user) and the caller's
- * claims are set with set_config(..., true), then the statement, then
- * COMMIT.  Errors become HTTP statuses by SQLSTATE (sqlstate.c) and the JSON
+ * in one transaction: the role (caas_anon or caas_user; caas_billing for
+ * the one handler that asks, enum db_role) and the caller's claims are set
+ * with set_config(..., true), then the statement, then COMMIT.  Errors become HTTP statuses by SQLSTATE (sqlstate.c) and the JSON
  * envelope with the database's message, detail and hint; a broken or
  * unreachable database is a 503, and the next request reconnects.
  */
@@ -17,6 +17,18 @@
 struct db_config {
 	const char	*conninfo;	/* libpq connection string (borrowed) */
 	int		 statement_timeout_ms;
+};
+
+/*
+ * Who a call runs as.  DB_ROLE_CALLER is the request's caller: caas_user
+ * with their claims when authenticated, caas_anon otherwise.
+ * DB_ROLE_BILLING is caas_billing, without claims: only for Stripe's
+ * webhook, after its signature has been verified (handlers/billing.c).
+ */
+enum db_role {
+	DB_ROLE_CALLER,
+	DB_ROLE_ANON,
+	DB_ROLE_BILLING,
 };
 
 /* Called once at start-up; borrows cfg for the process lifetime. */
@@ -40,6 +52,22 @@ int	db_call(struct api_request *req, struct api_response *resp, int ok_status,
  */
 int	db_query(struct api_request *req, struct api_response *resp, bool as_user,
 	    const char *sql, int nparams, const char *const *params, char **out);
+
+/* db_query_as is db_query as role (as_user: DB_ROLE_CALLER, else ANON). */
+int	db_query_as(struct api_request *req, struct api_response *resp,
+	    enum db_role role, const char *sql, int nparams,
+	    const char *const *params, char **out);
+
+/*
+ * db_startup_query runs sql once, before the server starts, on a
+ * connection of its own that it closes again, as the login role itself
+ * (caas_authenticator: no SET ROLE), with the statement timeout.  Returns
+ * 0 with the first column of the first row in *out (malloc'd, caller
+ * frees; NULL when no row or NULL), or -1 with the reason in err: the
+ * connection failure, or the SQLSTATE and the database's message.
+ */
+int	db_startup_query(const char *sql, int nparams, const char *const *params,
+	    char **out, char *err, size_t errlen);
 
 /* True when a connection can be made and answers SELECT 1 (health). */
 bool	db_ping(void);

@@ -44,6 +44,19 @@ int	handle_accounts_paste(struct api_request *, struct api_response *);
 int	handle_ai_generate(struct api_request *, struct api_response *);
 int	handle_ai_job_get(struct api_request *, struct api_response *);
 
+/*
+ * handlers/billing.c: Stripe Checkout and the customer portal (the
+ * database decides who may), and Stripe's webhook (signature verified
+ * before anything is parsed; applied as caas_billing).  billing_configure
+ * borrows cfg (stripe.h) for the process lifetime; without a secret key
+ * checkout and portal answer 503, without webhook secrets the webhook.
+ */
+struct stripe_config;
+void	billing_configure(const struct stripe_config *cfg);
+int	handle_billing_checkout(struct api_request *, struct api_response *);
+int	handle_billing_portal(struct api_request *, struct api_response *);
+int	handle_billing_webhook(struct api_request *, struct api_response *);
+
 /* handlers/events.c: GET /api/v1/events/, Server-Sent Events (events.c). */
 int	handle_events(struct api_request *, struct api_response *);
 

@@ -3,7 +3,10 @@
  * privileges and signals.
  *
  * Start-up: load the config (file, environment, secret files), configure
- * db.c, start the daemon (internal polling thread pool; epoll when the
+ * db.c, set the plans' Stripe prices from stripe_prices (when set) with
+ * caas.stripe_prices_sync as caas_authenticator — a failure, an
+ * unreachable database included, stops start-up with the reason — start
+ * the daemon (internal polling thread pool; epoll when the
  * library has it, poll otherwise), drop root privileges after the socket is
  * bound, print "caas-api listening on http://addr:port".
  *
@@ -42,6 +45,7 @@
 #include "outbound.h"
 #include "request.h"
 #include "seal.h"
+#include "stripe.h"
 
 #define DEFAULT_CONF	"conf/api.conf"
 
@@ -213,6 +217,67 @@ configure_tokens(struct seal_ring *ring)
 	return (0);
 }
 
+/*
+ * configure_billing fills sc (static: billing.c borrows it) from
+ * api_config and checks stripe_prices, whose JSON form goes into prices
+ * for sync_prices.  Missing keys are not errors: the endpoints that need
+ * them answer 503.  Returns 0 or -1 after logging why — never a secret.
+ */
+static int
+configure_billing(struct stripe_config *sc, struct buf *prices)
+{
+	char	 err[256];
+
+	sc->base_url = api_config.stripe_base_url;
+	sc->secret_key = api_config.stripe_secret_key;
+	sc->tolerance_sec = api_config.stripe_webhook_tolerance_sec;
+	sc->timeout_ms = api_config.outbound_timeout_ms;
+	if (!stripe_url_ok(sc->base_url)) {
+		fprintf(stderr, "caas-api: stripe_base_url must be an absolute http(s) URL\n");
+		return (-1);
+	}
+	if (stripe_secrets_parse(api_config.stripe_webhook_secrets, sc->secrets,
+	    STRIPE_SECRETS_MAX, &sc->nsecrets, err, sizeof(err)) == -1) {
+		fprintf(stderr, "caas-api: stripe_webhook_secrets: %s\n", err);
+		return (-1);
+	}
+	if (stripe_prices_parse(api_config.stripe_prices, prices, err, sizeof(err)) == -1) {
+		fprintf(stderr, "caas-api: stripe_prices: %s; the form is \"pro:price_...,team:price_...\"\n",
+		    err);
+		return (-1);
+	}
+	if (sc->secret_key[0] == '\0')
+		fprintf(stderr, "caas-api: stripe_secret_key not set: checkout and the customer portal answer 503\n");
+	if (sc->nsecrets == 0)
+		fprintf(stderr, "caas-api: stripe_webhook_secrets not set: Stripe's webhook answers 503\n");
+	billing_configure(sc);
+	return (0);
+}
+
+/*
+ * sync_prices hands the parsed stripe_prices to caas.stripe_prices_sync,
+ * as caas_authenticator, before the server starts.  Nothing to do when
+ * stripe_prices names no plan.  Returns 0 or -1 after logging why.
+ */
+static int
+sync_prices(const struct buf *prices)
+{
+	char		 err[512], *out = NULL;
+	const char	*params[1];
+
+	if (prices->len <= 2)		/* "{}" */
+		return (0);
+	params[0] = prices->data;
+	if (db_startup_query("SELECT caas.stripe_prices_sync($1::jsonb)", 1, params,
+	    &out, err, sizeof(err)) == -1) {
+		fprintf(stderr, "caas-api: stripe_prices: the plans' prices could not be set: %s\n", err);
+		return (-1);
+	}
+	free(out);
+	fprintf(stderr, "caas-api: stripe_prices: plans' Stripe prices set: %s\n", prices->data);
+	return (0);
+}
+
 /* wait_in_flight gives running requests up to timeout_sec to finish. */
 static void
 wait_in_flight(int timeout_sec)
@@ -267,6 +332,8 @@ main(int argc, char **argv)
 	static struct db_config	 dbcfg;
 	static struct events_config evcfg;
 	static struct seal_ring	 ring;
+	static struct stripe_config stripe;
+	struct buf		 prices;
 	sigset_t		 stop;
 	int			 i, rc;
 
@@ -291,12 +358,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "caas-api: %s\n", err);
 		return (EXIT_FAILURE);
 	}
-	if (configure_tokens(&ring) == -1) {	/* checks token_keys, also for --check-config */
+	buf_init(&prices);
+	/* token_keys, Stripe's settings: checked also for --check-config */
+	if (configure_tokens(&ring) == -1 || configure_billing(&stripe, &prices) == -1) {
+		buf_cleanup(&prices);
+		seal_ring_clear(&ring);
 		config_cleanup(&api_config);
 		return (EXIT_FAILURE);
 	}
 	if (check_only) {
 		fprintf(stderr, "caas-api: %s: configuration ok\n", conf);
+		buf_cleanup(&prices);
 		seal_ring_clear(&ring);
 		config_cleanup(&api_config);
 		return (EXIT_SUCCESS);
@@ -307,7 +379,10 @@ main(int argc, char **argv)
 	dbcfg.conninfo = api_config.database_url;
 	dbcfg.statement_timeout_ms = api_config.statement_timeout_ms;
 	db_configure(&dbcfg);
-	if (configure_auth() == -1) {
+	rc = sync_prices(&prices);
+	buf_cleanup(&prices);
+	if (rc == -1 || configure_auth() == -1) {
+		seal_ring_clear(&ring);
 		config_cleanup(&api_config);
 		return (EXIT_FAILURE);
 	}

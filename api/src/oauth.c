@@ -277,7 +277,7 @@ oauth_http_cleanup(struct oauth_http *h)
 		OPENSSL_cleanse(h->body.data, h->body.cap);
 	buf_cleanup(&h->url);
 	buf_cleanup(&h->body);
-	h->basic_user = h->basic_password = h->bearer = NULL;
+	h->basic_user = h->basic_password = h->bearer = h->extra_header = NULL;
 }
 
 int

@@ -33,6 +33,7 @@ struct oauth_http {
 	const char	*basic_user;	/* HTTP Basic credentials (borrowed), or NULL */
 	const char	*basic_password;
 	const char	*bearer;	/* Authorization: Bearer (borrowed), or NULL */
+	const char	*extra_header;	/* one more "Name: value" line (borrowed), or NULL */
 };
 
 /* A token endpoint's answer.  Strings are malloc'd; expires_in -1 = none. */

@@ -62,7 +62,10 @@ add_header(struct curl_slist *h, const char *line)
 	return (n);
 }
 
-/* make_headers builds Accept and, with a bearer token, Authorization. */
+/*
+ * make_headers builds Accept, Content-Type for a form, the caller's extra
+ * header and, with a bearer token, Authorization.
+ */
 static struct curl_slist *
 make_headers(const struct oauth_http *rq)
 {
@@ -73,6 +76,8 @@ make_headers(const struct oauth_http *rq)
 		return (NULL);
 	if (rq->post && (h = add_header(h,
 	    "Content-Type: application/x-www-form-urlencoded")) == NULL)
+		return (NULL);
+	if (rq->extra_header != NULL && (h = add_header(h, rq->extra_header)) == NULL)
 		return (NULL);
 	if (rq->bearer == NULL)
 		return (h);
@@ -127,8 +132,11 @@ outbound_fetch(const struct oauth_http *rq, int timeout_ms, long *status,
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	else
+	else {
 		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			*status = OUTBOUND_TIMED_OUT;
+	}
 	curl_easy_cleanup(c);
 	free_headers(hdrs);
 	return (rc == CURLE_OK ? 0 : -1);

@@ -15,6 +15,7 @@
 #include "oauth.h"
 
 #define OUTBOUND_BODY_MAX	(64 * 1024)	/* larger answers are refused */
+#define OUTBOUND_TIMED_OUT	(-1L)		/* *status: no answer in time */
 
 int	outbound_global_init(void);
 void	outbound_global_cleanup(void);
@@ -25,7 +26,8 @@ void	outbound_global_cleanup(void);
  * status in *status and the body in out (caller's buffer, appended to;
  * wipe it if it may hold tokens).  Returns -1 when no answer came
  * (connection, timeout, answer over OUTBOUND_BODY_MAX) with a reason for
- * the log in err — never any part of the request, which may hold secrets.
+ * the log in err — never any part of the request, which may hold secrets;
+ * *status is then OUTBOUND_TIMED_OUT when the time ran out, 0 otherwise.
  */
 int	outbound_fetch(const struct oauth_http *rq, int timeout_ms, long *status,
 	    struct buf *out, char *err, size_t errlen);

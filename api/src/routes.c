@@ -16,6 +16,7 @@
 #define KB	1024
 #define JSON_SMALL	(16 * KB)
 #define JSON_CONTENT	(256 * KB)
+#define STRIPE_EVENT	(256 * KB)	/* Stripe's webhook payloads */
 
 #define ORG	"/api/v1/organizations/{org}"
 
@@ -81,6 +82,18 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/plans/", handle_sql, API_AUTH_NONE, 0,
 	  "Plans with prices and limits", "billing",
 	  "SELECT caas.plan_list()", "", 200 },
+	{ "GET", "/api/v1/subscriptions/plans/", handle_sql, API_AUTH_NONE, 0,
+	  "Plans with their Stripe price ids and limits", "billing",
+	  "SELECT caas.plan_list()", "", 200 },
+	{ "POST", "/api/v1/subscriptions/checkout/", handle_billing_checkout, API_AUTH_USER, JSON_SMALL,
+	  "Start a Stripe Checkout for a plan (owners): the URL to send the browser to", "billing",
+	  NULL, NULL, 200 },
+	{ "POST", "/api/v1/subscriptions/portal/", handle_billing_portal, API_AUTH_USER, JSON_SMALL,
+	  "Open Stripe's customer portal (owners): the URL to send the browser to", "billing",
+	  NULL, NULL, 200 },
+	{ "POST", "/api/v1/subscriptions/webhook/", handle_billing_webhook, API_AUTH_NONE, STRIPE_EVENT,
+	  "Stripe's webhook: a signed event (Stripe-Signature) applied to the subscription", "billing",
+	  NULL, NULL, 200 },
 
 	/* -------------------------------------------- members, invitations */
 	{ "GET", ORG "/members/", handle_sql, API_AUTH_USER, 0,

@@ -21,6 +21,7 @@ main(void)
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, oauth_suite());
 	srunner_add_suite(sr, sse_suite());
+	srunner_add_suite(sr, stripe_suite());
 	srunner_add_suite(sr, buf_suite());
 	srunner_add_suite(sr, seal_suite());
 	srunner_add_suite(sr, backoff_suite());

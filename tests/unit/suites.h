@@ -14,6 +14,7 @@ Suite	*router_suite(void);		/* api/src/router.c */
 Suite	*config_suite(void);		/* api/src/config.c */
 Suite	*oauth_suite(void);		/* api/src/oauth.c */
 Suite	*sse_suite(void);		/* api/src/sse.c */
+Suite	*stripe_suite(void);		/* api/src/stripe.c */
 Suite	*buf_suite(void);		/* common/src/buf.c, api/src/arena.c */
 Suite	*seal_suite(void);		/* common/src/seal.c */
 Suite	*backoff_suite(void);		/* bgworker/src/backoff.c */

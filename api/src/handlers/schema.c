@@ -96,6 +96,26 @@ static const char ai_generate_errors[] =
     "\"503\":\"No AI provider is configured, or no dispatcher is running (CA008; the message "
     "and hint name the dispatcher settings to set), or the database is unavailable\"}";
 
+/* Billing: a Stripe session's URL, and what Stripe's answers become. */
+static const char session_schema[] =
+    "{\"type\":\"object\",\"required\":[\"url\"],\"properties\":{"
+    "\"url\":{\"type\":\"string\",\"format\":\"uri\",\"description\":\"Send the user's browser here\"},"
+    "\"session_id\":{\"type\":\"string\",\"description\":\"Checkout only: Stripe's session id (cs_...)\"}}}";
+
+#define STRIPE_ERRORS \
+    "\"502\":\"Stripe refused the request (its message is in the error, code stripe_error), " \
+    "answered 5xx, or could not be reached (stripe_unavailable)\"," \
+    "\"503\":\"stripe_secret_key is not configured (the message names it), or the database is unavailable\"," \
+    "\"504\":\"Stripe did not answer within outbound_timeout_ms (stripe_timeout)\""
+
+static const char stripe_event_schema[] =
+    "{\"type\":\"object\",\"properties\":{\"event_id\":{\"type\":\"string\"},"
+    "\"type\":{\"type\":\"string\"},"
+    "\"outcome\":{\"enum\":[\"applied\",\"stale\",\"ignored\",\"unknown_type\"]},"
+    "\"duplicate\":{\"type\":\"boolean\",\"description\":\"Delivered before: nothing changed, the stored outcome\"},"
+    "\"org_id\":{\"type\":[\"string\",\"null\"],\"format\":\"uuid\"},"
+    "\"effect\":{\"type\":[\"string\",\"null\"],\"description\":\"What was done, for people\"}}}";
+
 /* Extra documentation for some routes; JSON texts, NULL = the default. */
 static const struct route_doc {
 	const char	*method;
@@ -106,6 +126,7 @@ static const struct route_doc {
 	const char	*extra;		/* more responses: {"302": {...}} */
 	const char	*required_query;	/* space-separated names */
 	const char	*query;		/* {"name": JSON Schema} of query parameters */
+	const char	*headers;	/* [parameter objects] of request headers */
 } route_docs[] = {
 	{ "GET", "/api/v1/health/", NULL, NULL,
 	  "{\"type\":\"object\",\"properties\":{\"status\":{\"enum\":[\"ok\",\"degraded\"]},"
@@ -114,7 +135,7 @@ static const struct route_doc {
 	  "\"heartbeat_age_s\":{\"type\":[\"number\",\"null\"]}}}",
 	  "{\"503\":{\"description\":\"Degraded: the database is unreachable, or no dispatcher "
 	  "sent a heartbeat recently (unless health_requires_dispatcher is no); same body\","
-	  "\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\"}}}}}", NULL, NULL },
+	  "\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\"}}}}}", NULL, NULL, NULL },
 	{ "POST", ORG "/accounts/",
 	  "{\"type\":\"object\",\"required\":[\"platform\",\"access_token\"],\"properties\":{"
 	  "\"platform\":{\"enum\":[\"x\",\"linkedin\",\"instagram\",\"sandbox\"]},"
@@ -124,47 +145,80 @@ static const struct route_doc {
 	  "\"handle\":{\"type\":\"string\",\"description\":\"sandbox only\"}}}",
 	  NULL, account_schema,
 	  "{\"502\":\"The platform did not answer\","
-	  "\"503\":\"token_keys not configured, or the database is unavailable\"}", NULL, NULL },
+	  "\"503\":\"token_keys not configured, or the database is unavailable\"}", NULL, NULL, NULL },
 	{ "POST", ORG "/accounts/oauth/{platform}/", NULL, NULL,
 	  "{\"type\":\"object\",\"properties\":{\"authorization_url\":{\"type\":\"string\",\"format\":\"uri\","
 	  "\"description\":\"Send the user's browser here\"},\"state\":{\"type\":\"string\"},"
 	  "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}",
 	  "{\"503\":\"The platform's client id or token_keys is not configured "
-	  "(the message names the setting), or the database is unavailable\"}", NULL, NULL },
+	  "(the message names the setting), or the database is unavailable\"}", NULL, NULL, NULL },
 	{ "GET", "/api/v1/oauth/{platform}/callback/", NULL, NULL, account_schema,
 	  "{\"302\":\"When oauth_done_url is set: to it, with "
 	  "?status=connected&account_id=... or ?status=error&error=<code>\","
 	  "\"502\":\"The platform did not answer the code exchange or the identity call\"}",
-	  NULL, NULL },
+	  NULL, NULL, NULL },
 	{ "POST", ORG "/posts/{post}/resolve/",
 	  "{\"type\":\"object\",\"required\":[\"resolution\"],\"properties\":{"
 	  "\"resolution\":{\"enum\":[\"published\",\"failed\"]},"
 	  "\"remote_id\":{\"type\":\"string\",\"description\":\"Required when published\"},"
-	  "\"remote_url\":{\"type\":\"string\"}}}", NULL, NULL, NULL, NULL, NULL },
+	  "\"remote_url\":{\"type\":\"string\"}}}", NULL, NULL, NULL, NULL, NULL, NULL },
 	{ "GET", "/api/v1/events/", NULL, "text/event-stream",
 	  "{\"type\":\"string\",\"description\":\"Events 'post.state', 'account.status' and 'ai_job.state' "
 	  "(data: the change as JSON), 'resync' (re-fetch: events may have been missed), "
 	  "'end' (the stream closes: token_expired or shutdown); ': keep-alive' comments.\"}",
 	  "{\"503\":\"Too many event streams are open, or the server is shutting down\"}",
-	  "org_id", NULL },
+	  "org_id", NULL, NULL },
 	{ "POST", ORG "/content/generate/",
 	  "{\"type\":\"object\",\"required\":[\"brief\"],\"additionalProperties\":false,"
 	  "\"properties\":{" AI_GENERATE_PROPS "}}",
-	  NULL, ai_accepted_schema, ai_generate_errors, NULL, NULL },
+	  NULL, ai_accepted_schema, ai_generate_errors, NULL, NULL, NULL },
 	{ "POST", "/api/v1/content/generate/",
 	  "{\"type\":\"object\",\"required\":[\"org_id\",\"brief\"],\"additionalProperties\":false,"
 	  "\"properties\":{\"org_id\":{\"type\":\"string\",\"format\":\"uuid\"}," AI_GENERATE_PROPS "}}",
-	  NULL, ai_accepted_schema, ai_generate_errors, NULL, NULL },
+	  NULL, ai_accepted_schema, ai_generate_errors, NULL, NULL, NULL },
 	{ "GET", ORG "/ai/jobs/", NULL, NULL,
 	  "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":"
 	  "{\"type\":\"object\",\"properties\":{" AI_JOB_PROPS "}}},"
-	  "\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}", NULL, NULL, NULL },
+	  "\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}", NULL, NULL, NULL, NULL },
 	{ "GET", ORG "/ai/jobs/{job}/", NULL, NULL, ai_job_schema,
 	  "{\"503\":\"The database is unavailable (also after a wait)\"}", NULL,
 	  "{\"wait\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":60,\"default\":0,"
 	  "\"description\":\"Long-poll: answer when the job has succeeded or failed, or after this "
-	  "many seconds with the job as it is then (always 200). 0: at once.\"}}" },
-	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
+	  "many seconds with the job as it is then (always 200). 0: at once.\"}}", NULL },
+	{ "POST", "/api/v1/subscriptions/checkout/",
+	  "{\"type\":\"object\",\"required\":[\"org_id\",\"plan\",\"success_url\",\"cancel_url\"],"
+	  "\"properties\":{\"org_id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+	  "\"plan\":{\"type\":\"string\",\"description\":\"A paid plan of GET /api/v1/subscriptions/plans/\"},"
+	  "\"success_url\":{\"type\":\"string\",\"format\":\"uri\",\"maxLength\":2047,\"description\":"
+	  "\"Absolute http(s) URL Stripe sends the browser to after paying; {CHECKOUT_SESSION_ID} is replaced\"},"
+	  "\"cancel_url\":{\"type\":\"string\",\"format\":\"uri\",\"maxLength\":2047}}}",
+	  NULL, session_schema,
+	  "{\"409\":\"The plan has no Stripe price configured, or the organisation already has an active "
+	  "subscription to it (55000)\"," STRIPE_ERRORS "}", NULL, NULL,
+	  "[{\"name\":\"Idempotency-Key\",\"in\":\"header\",\"required\":false,"
+	  "\"description\":\"1..200 printable ASCII characters: a retry with the same key (and body) gets the "
+	  "same session from Stripe; without it every call makes a new session\","
+	  "\"schema\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200}}]" },
+	{ "POST", "/api/v1/subscriptions/portal/",
+	  "{\"type\":\"object\",\"required\":[\"org_id\",\"return_url\"],"
+	  "\"properties\":{\"org_id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+	  "\"return_url\":{\"type\":\"string\",\"format\":\"uri\",\"maxLength\":2047}}}",
+	  NULL, session_schema,
+	  "{\"409\":\"The organisation has no Stripe customer yet: subscribe first (55000)\"," STRIPE_ERRORS "}",
+	  NULL, NULL, NULL },
+	{ "POST", "/api/v1/subscriptions/webhook/",
+	  "{\"type\":\"object\",\"description\":\"Stripe's Event object, exactly as Stripe sent it "
+	  "(the signature covers the raw bytes): id, type, created, livemode, data.object\"}",
+	  NULL, stripe_event_schema,
+	  "{\"400\":\"invalid Stripe signature: missing, malformed, no v1, timestamp outside the tolerance, "
+	  "or no matching signature (22023; nothing changed); or not a valid event\","
+	  "\"413\":\"The event is over 256 KiB\","
+	  "\"503\":\"stripe_webhook_secrets is not configured (the message names it), or the database is "
+	  "unavailable: Stripe retries\"}", NULL, NULL,
+	  "[{\"name\":\"Stripe-Signature\",\"in\":\"header\",\"required\":true,"
+	  "\"description\":\"t=<unix seconds>,v1=<hex HMAC-SHA256 of t.body under the endpoint's "
+	  "signing secret>[,v1=...]\",\"schema\":{\"type\":\"string\",\"maxLength\":4096}}]" },
+	{ NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
 static const struct route_doc *
@@ -319,7 +373,7 @@ static json_t *
 operation(const struct api_route *r)
 {
 	const struct route_doc	*d = route_doc(r);
-	json_t			*op, *responses, *query, *ok, *extra, *body;
+	json_t			*op, *responses, *query, *ok, *extra, *body, *headers;
 	char			 status[4];
 
 	ok = success_response(r, d, status);	/* fills status */
@@ -356,6 +410,10 @@ operation(const struct api_route *r)
 	if (r->auth == API_AUTH_USER)
 		json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearerAuth"));
 	query = query_params(r, d);
+	if (d != NULL && (headers = doc_json(d->headers)) != NULL) {
+		json_array_extend(query, headers);
+		json_decref(headers);
+	}
 	if (json_array_size(query) > 0)
 		json_object_set_new(op, "parameters", query);
 	else

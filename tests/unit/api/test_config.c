@@ -76,6 +76,41 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(cfg.cors_origins, "");
 	ck_assert_str_eq(cfg.jwt_secret, SECRET);
 	ck_assert(cfg.access_log);
+	ck_assert_str_eq(cfg.stripe_base_url, "https://api.stripe.com");
+	ck_assert_str_eq(cfg.stripe_secret_key, "");
+	ck_assert_str_eq(cfg.stripe_webhook_secrets, "");
+	ck_assert_int_eq(cfg.stripe_webhook_tolerance_sec, 300);
+	ck_assert_str_eq(cfg.stripe_prices, "");
+}
+END_TEST
+
+START_TEST(test_stripe_keys)
+{
+	char	 text[256];
+
+	/* Stripe's keys are secrets: never from the file, named without the value. */
+	ck_assert_int_eq(load("stripe_secret_key sk_test_abc\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "CAAS_API_STRIPE_SECRET_KEY"));
+	ck_assert_ptr_null(strstr(err, "sk_test_abc"));
+	unlink(path);
+	ck_assert_int_eq(load("stripe_webhook_secrets whsec_a,whsec_b\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "CAAS_API_STRIPE_WEBHOOK_SECRETS"));
+	ck_assert_ptr_null(strstr(err, "whsec_a"));
+	unlink(path);
+	ck_assert_int_eq(load("stripe_webhook_tolerance_sec 0\n"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "out of range 1..3600"));
+	unlink(path);
+	/* From the environment and from a _file. */
+	setenv("CAAS_API_STRIPE_WEBHOOK_SECRETS", "whsec_a,whsec_b", 1);
+	write_tmp(secret_path, sizeof(secret_path), "sk_test_from_file\n");
+	snprintf(text, sizeof(text), "stripe_secret_key_file %s\nstripe_prices pro:price_1\n"
+	    "stripe_base_url http://127.0.0.1:12111\n", secret_path);
+	ck_assert_int_eq(load(text), 0);
+	unsetenv("CAAS_API_STRIPE_WEBHOOK_SECRETS");
+	ck_assert_str_eq(cfg.stripe_secret_key, "sk_test_from_file");
+	ck_assert_str_eq(cfg.stripe_webhook_secrets, "whsec_a,whsec_b");
+	ck_assert_str_eq(cfg.stripe_prices, "pro:price_1");
+	ck_assert_str_eq(cfg.stripe_base_url, "http://127.0.0.1:12111");
 }
 END_TEST
 
@@ -208,6 +243,7 @@ config_suite(void)
 	tcase_add_test(tc, test_secret_required_and_bounded);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_shipped_conf_loads);
+	tcase_add_test(tc, test_stripe_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
