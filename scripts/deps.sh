@@ -11,7 +11,7 @@ PACKAGES=(
 	libtap-parser-sourcehandler-pgtap-perl
 	libpq-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev libargon2-dev
 	check
-	jq curl
+	jq curl openssl
 	docker-compose
 	unicode-data publicsuffix libyaml-libyaml-perl
 	wrk
