@@ -70,7 +70,7 @@ run_suite "end-to-end (HTTP)" prove -r tests/e2e/
 run_suite "C units" ./tests/unit/build/runner
 run_suite "C units (ASan+UBSan)" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1 ./tests/unit/build-asan/runner
-run_suite "fuzz (jwt, router, query, adapters, ai; 10 s each)" make -s -C tests/fuzz smoke SMOKE_SEC=10
+run_suite "fuzz (jwt, router, query, adapters, ai, stripe; 10 s each)" make -s -C tests/fuzz smoke SMOKE_SEC=10
 run_suite "docker compose file" sh -c 'docker-compose -f docker/compose.yaml config -q && echo "docker/compose.yaml: valid"'
 
 echo
