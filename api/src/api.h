@@ -141,6 +141,8 @@ int	respond_json(struct api_response *, int status, const char *json, size_t len
 int	respond_error(struct api_response *, int status, const char *code,
 	    const char *message, const char *details, const char *hint);
 int	respond_header(struct api_response *, const char *name, const char *value);
+/* respond_unconfigured: 503 naming the setting an operator must add (-1). */
+int	respond_unconfigured(struct api_response *, const char *key);
 
 /* request.c helpers for handlers. */
 const char	*request_header(struct api_request *, const char *name);

@@ -7,6 +7,7 @@
  * static or arena strings, which outlive the response.  Error messages are
  * for HTTP clients: never put internals or secrets in them (log those).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
@@ -92,4 +93,14 @@ respond_header(struct api_response *resp, const char *name, const char *value)
 	resp->headers[resp->nheaders].value = value;
 	resp->nheaders++;
 	return (0);
+}
+
+int
+respond_unconfigured(struct api_response *resp, const char *key)
+{
+	char	msg[160];
+
+	snprintf(msg, sizeof(msg), "%s is not configured", key);
+	return (respond_error(resp, 503, "unconfigured", msg, NULL,
+	    "Set it (conf/api.conf, or for a secret the environment or its _file) and restart caas-api."));
 }

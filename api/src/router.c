@@ -47,8 +47,8 @@ is_hex(char c)
 	    (c >= 'A' && c <= 'F'));
 }
 
-static bool
-uuid_valid(const char *s, size_t len)
+bool
+router_uuid_valid(const char *s, size_t len)
 {
 	size_t	 i;
 
@@ -94,7 +94,7 @@ param_valid(enum router_param_kind kind, const char *s, size_t len)
 		return (all_of(s, len, 32, DIGITS LOWER "-_"));
 	case ROUTER_PARAM_UUID:
 	default:
-		return (uuid_valid(s, len));
+		return (router_uuid_valid(s, len));
 	}
 }
 

@@ -40,6 +40,9 @@ struct router_match {
 int	router_lookup(const struct api_route *table, const char *method,
 	    const char *path, struct router_match *m);
 
+/* router_uuid_valid: s[0..len) is 8-4-4-4-12 hex digits, either case. */
+bool	router_uuid_valid(const char *s, size_t len);
+
 /* router_param_kind says how a {name} parameter is validated. */
 enum router_param_kind	router_param_kind(const char *name, size_t len);
 

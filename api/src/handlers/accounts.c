@@ -54,17 +54,6 @@ struct connect_input {
 
 /* ------------------------------------------------------------ helpers */
 
-/* unconfigured replies 503 naming the setting an operator must add. */
-static int
-unconfigured(struct api_response *resp, const char *key)
-{
-	char	msg[160];
-
-	snprintf(msg, sizeof(msg), "%s is not configured", key);
-	return (respond_error(resp, 503, "unconfigured", msg, NULL,
-	    "Set it in api.conf or the environment and restart caas-api."));
-}
-
 /* random_text writes 32 random bytes as base64url (43 characters). */
 static int
 random_text(char out[OAUTH_SECRET_TEXT])
@@ -364,9 +353,9 @@ handle_accounts_oauth_begin(struct api_request *req, struct api_response *resp)
 		return (respond_error(resp, 422, "22023", "this platform cannot be connected by OAuth",
 		    NULL, "Use x, linkedin or instagram."));
 	if ((missing = oauth_missing_config(p, &api_config)) != NULL)
-		return (unconfigured(resp, missing));
+		return (respond_unconfigured(resp, missing));
 	if (!seal_ring_ready(accounts_ring))
-		return (unconfigured(resp, "token_keys"));
+		return (respond_unconfigured(resp, "token_keys"));
 	if (random_text(state) == -1 || random_text(verifier) == -1 ||
 	    oauth_pkce_challenge(verifier, challenge, sizeof(challenge)) == -1)
 		return (respond_error(resp, 500, "internal_error", "no randomness", NULL, NULL));
@@ -650,7 +639,7 @@ handle_accounts_paste(struct api_request *req, struct api_response *resp)
 		rc = respond_error(resp, 422, "22023", "unknown platform", NULL,
 		    "Use x, linkedin, instagram or sandbox.");
 	if (rc == 0 && !seal_ring_ready(accounts_ring))
-		rc = unconfigured(resp, "token_keys");
+		rc = respond_unconfigured(resp, "token_keys");
 	if (rc == 0 && p != NULL)
 		rc = fetch_identity(req, resp, p, &in, 422);
 	if (rc == 0)

@@ -25,7 +25,6 @@
  * malloc'd by events.c and closed when the handler answers, or by
  * job_wait_free when the request ends some other way.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "../db.h"
 #include "../events.h"
 #include "../handlers.h"
+#include "../router.h"
 
 #define AI_WAIT_MAX_SEC		60
 #define AI_JOB_EVENT		"ai_job.state"
@@ -55,15 +55,7 @@ struct job_wait {
 static bool
 uuid_text(const char *s)
 {
-	size_t	 i;
-
-	if (s == NULL || strlen(s) != API_UUID_LEN)
-		return (false);
-	for (i = 0; i < API_UUID_LEN; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !isxdigit((unsigned char)s[i]))
-			return (false);
-	return (true);
+	return (s != NULL && router_uuid_valid(s, strlen(s)));
 }
 
 /*

@@ -42,6 +42,7 @@
 
 #include "../db.h"
 #include "../handlers.h"
+#include "../router.h"
 #include "../oauth.h"
 #include "../outbound.h"
 #include "../stripe.h"
@@ -64,30 +65,11 @@ billing_configure(const struct stripe_config *cfg)
 
 /* ------------------------------------------------------------ helpers */
 
-/* unconfigured replies 503 naming the setting an operator must add. */
-static int
-unconfigured(struct api_response *resp, const char *key)
-{
-	char	msg[160];
-
-	snprintf(msg, sizeof(msg), "%s is not configured", key);
-	return (respond_error(resp, 503, "unconfigured", msg, NULL,
-	    "Set it in the environment (or its _file) and restart caas-api."));
-}
-
 /* uuid_text: 8-4-4-4-12 hex digits, either case (as the router takes). */
 static bool
 uuid_text(const char *s)
 {
-	size_t	 i;
-
-	if (s == NULL || strlen(s) != API_UUID_LEN)
-		return (false);
-	for (i = 0; i < API_UUID_LEN; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !isxdigit((unsigned char)s[i]))
-			return (false);
-	return (true);
+	return (s != NULL && router_uuid_valid(s, strlen(s)));
 }
 
 /* uuid4 writes a random UUID v4 (RFC 9562).  Returns 0 or -1. */
@@ -347,7 +329,7 @@ handle_billing_checkout(struct api_request *req, struct api_response *resp)
 	if (checkout_input(req, resp, &in) == -1)
 		return (-1);
 	if (billing_cfg == NULL || billing_cfg->secret_key[0] == '\0')
-		return (unconfigured(resp, "stripe_secret_key"));
+		return (respond_unconfigured(resp, "stripe_secret_key"));
 	params[0] = in.org;
 	params[1] = in.plan;
 	if (db_query(req, resp, true, checkout_sql, 2, params, &text) == -1)
@@ -403,7 +385,7 @@ handle_billing_portal(struct api_request *req, struct api_response *resp)
 	if (rc == -1)
 		return (-1);
 	if (billing_cfg == NULL || billing_cfg->secret_key[0] == '\0')
-		return (unconfigured(resp, "stripe_secret_key"));
+		return (respond_unconfigured(resp, "stripe_secret_key"));
 	params[0] = org;
 	if (db_query(req, resp, true, portal_sql, 1, params, &text) == -1)
 		return (-1);
@@ -470,7 +452,7 @@ handle_billing_webhook(struct api_request *req, struct api_response *resp)
 	char			*text, msg[128];
 
 	if (billing_cfg == NULL || billing_cfg->nsecrets == 0)
-		return (unconfigured(resp, "stripe_webhook_secrets"));
+		return (respond_unconfigured(resp, "stripe_webhook_secrets"));
 	r = stripe_verify(request_header(req, "Stripe-Signature"), req->body, req->body_len,
 	    billing_cfg->secrets, billing_cfg->nsecrets, time(NULL), billing_cfg->tolerance_sec);
 	if (r != STRIPE_SIG_OK) {
