@@ -127,6 +127,8 @@ caas is up.
   API         http://127.0.0.1:$API_PORT/api/v1/health/   (log: $VAR_DIR/log/api.log)
   OpenAPI     http://127.0.0.1:$API_PORT/api/schema/
   Swagger UI  http://127.0.0.1:$API_PORT/api/schema/swagger-ui/
+  AI drafts   need CAAS_DISPATCHER_OPENAI_API_KEY or CAAS_DISPATCHER_GEMINI_API_KEY in the environment of make run
+  billing     needs CAAS_API_STRIPE_SECRET_KEY, CAAS_API_STRIPE_WEBHOOK_SECRETS and CAAS_API_STRIPE_PRICES (see conf/api.conf)
 INFO
 }
 
