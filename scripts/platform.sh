@@ -111,7 +111,25 @@ start_all() {
 	CAAS_DISPATCHER_TOKEN_KEYS_FILE="$VAR_DIR/token_keys" CAAS_DISPATCHER_TOKEN_KEY_ID=k1 \
 		pg_cluster_start "$VAR_DIR"
 	pg_database_setup "$VAR_DIR" "$PORT" "$DB"
+	sql_stamp_check
 	api_start
+}
+
+# sql_stamp_check: ALTER EXTENSION UPDATE does not re-run the script of the
+# version under development, so a database created by an earlier build of
+# that version lacks what was added since.  The stamp is the checksum of
+# the install scripts the database was made with; when it differs, say so
+# (make reset recreates the database; it deletes its data).
+sql_stamp_check() {
+	local now stamp="$VAR_DIR/sql_stamp"
+	now=$(cat "$REPO_ROOT"/sql/caas--*.sql | md5sum | cut -d' ' -f1)
+	if [ ! -s "$stamp" ]; then
+		echo "$now" >"$stamp"
+	elif [ "$(cat "$stamp")" != "$now" ]; then
+		echo "platform: WARNING: the database was created by an earlier build of the extension's" >&2
+		echo "platform: unreleased version; what was added since is missing.  Run make reset" >&2
+		echo "platform: (deletes the local cluster and its data), then make run." >&2
+	fi
 }
 
 print_info() {
