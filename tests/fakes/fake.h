@@ -22,6 +22,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "fake_common.h"
+
 enum fake_platform {
 	FAKE_X,
 	FAKE_LINKEDIN,
@@ -50,18 +52,6 @@ struct fake_mode {
 	char			 path_contains[64];	/* "" = every request */
 };
 
-#define REPLY_MAX_HEADERS	6
-
-struct fake_reply {
-	unsigned int	 status;
-	char		*body;		/* malloc'd, may be NULL */
-	size_t		 len;
-	const char	*content_type;
-	char		*hname[REPLY_MAX_HEADERS];
-	char		*hvalue[REPLY_MAX_HEADERS];
-	int		 nheaders;
-};
-
 struct fake_call {
 	struct MHD_Connection	*conn;
 	const char		*method;
@@ -74,19 +64,13 @@ struct fake_call {
 	char			 token_buf[4096];	/* call_bearer's copy of a form token */
 };
 
-/* ---- replies (fake_platform.c) */
-void	reply_json(struct fake_reply *, unsigned int status, json_t *take);
-void	reply_text(struct fake_reply *, unsigned int status, const char *ctype,
-	    const char *text);
-void	reply_header(struct fake_reply *, const char *name, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-void	reply_clear(struct fake_reply *);
+/* ---- platform-shaped replies (fake_platform.c; the rest: fake_common.h) */
 /* Platform-shaped errors: X problem, LinkedIn message, Graph error object. */
-void	reply_error(struct fake_reply *, enum fake_platform, unsigned int status,
+void	reply_error(struct fc_reply *, enum fake_platform, unsigned int status,
 	    const char *message);
-void	reply_graph_error(struct fake_reply *, unsigned int status, int code,
+void	reply_graph_error(struct fc_reply *, unsigned int status, int code,
 	    int subcode, const char *message);
-void	reply_oauth_error(struct fake_reply *, unsigned int status,
+void	reply_oauth_error(struct fc_reply *, unsigned int status,
 	    const char *error, const char *description);
 
 /* ---- request helpers (fake_platform.c) */
@@ -96,15 +80,14 @@ const char *call_header(const struct fake_call *, const char *name);
 const char *call_bearer(const struct fake_call *);
 /* call_form: a form field of an x-www-form-urlencoded body, decoded; free(). */
 char	*call_form(const struct fake_call *, const char *name);
-int64_t	 fake_now_us(void);
 
 /* ---- endpoints (fake_endpoints.c) */
 enum fake_platform endpoint_platform(const char *path);
 bool	endpoint_is_publish(const char *method, const char *path);
 /* endpoint_dispatch answers a platform request normally (mode "ok"). */
-void	endpoint_dispatch(struct fake_call *, struct fake_reply *);
+void	endpoint_dispatch(struct fake_call *, struct fc_reply *);
 /* endpoint_authorize: GET /_fake/authorize (the user's consent, as JSON). */
-void	endpoint_fake_authorize(struct fake_call *, struct fake_reply *);
+void	endpoint_fake_authorize(struct fake_call *, struct fc_reply *);
 
 /* ---- store (fake_state.c) */
 int	state_init(void);

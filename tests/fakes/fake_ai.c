@@ -41,9 +41,7 @@
  * listed.  Log entries are JSON values the store owns; GET /_fake/requests
  * takes references under the lock and dumps them outside it.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -51,7 +49,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -71,14 +68,12 @@ enum req_phase {
 };
 
 struct req {
-	char			*body;
-	size_t			 len, cap;
-	bool			 too_large;
+	struct fc_body		 body;
 	bool			 counted;	/* a provider request, in flight */
 	bool			 close_after;	/* step "close" after a delay */
 	int64_t			 at_ms;		/* wall clock at receive time */
 	enum req_phase		 phase;
-	struct fai_reply	 reply;
+	struct fc_reply	 reply;
 	struct MHD_Connection	*conn;
 	int			 fd;
 	uint64_t		 serial;	/* on the held list */
@@ -97,15 +92,14 @@ struct script {
 static struct {
 	pthread_mutex_t	 lock;
 	struct script	 scripts[FAI_NPROVIDERS];
-	json_t		**log;		/* ring of log_max entries */
-	size_t		 log_max, log_head, log_n;
-	uint64_t	 seq, dropped, requests, other;
+	struct fc_ring	 log;		/* the last --log-max requests */
+	uint64_t	 seq, requests, other;
 	uint64_t	 prov_requests[FAI_NPROVIDERS];
 	uint64_t	 prov_rejected[FAI_NPROVIDERS];
 	uint64_t	 steps[FAI_NPROVIDERS][FAI_NSTEPS];
 	int64_t		 in_flight, max_in_flight;
 	const char	*keys[FAI_NPROVIDERS];	/* argv; NULL = not configured */
-} st = { .lock = PTHREAD_MUTEX_INITIALIZER, .log_max = 10000 };
+} st = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static struct {
 	pthread_mutex_t	 lock;
@@ -114,17 +108,6 @@ static struct {
 	bool		 stopping;
 	uint64_t	 serial;
 } held = { .lock = PTHREAD_MUTEX_INITIALIZER, .efd = -1 };
-
-/* ==== time */
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* ==== the store */
 
@@ -142,32 +125,16 @@ script_default(struct script *s)
 static void
 store_reset_locked(void)
 {
-	size_t	 i;
 	int	 p;
 
 	for (p = 0; p < FAI_NPROVIDERS; p++)
 		script_default(&st.scripts[p]);
-	for (i = 0; i < st.log_n; i++)
-		json_decref(st.log[(st.log_head + i) % st.log_max]);
-	st.log_head = st.log_n = 0;
-	st.dropped = st.requests = st.other = 0;
+	fc_ring_clear(&st.log);
+	st.requests = st.other = 0;
 	memset(st.prov_requests, 0, sizeof(st.prov_requests));
 	memset(st.prov_rejected, 0, sizeof(st.prov_rejected));
 	memset(st.steps, 0, sizeof(st.steps));
 	st.max_in_flight = st.in_flight;
-}
-
-static void
-store_log_locked(json_t *take)
-{
-	if (st.log_n == st.log_max) {
-		json_decref(st.log[st.log_head]);
-		st.log_head = (st.log_head + 1) % st.log_max;
-		st.log_n--;
-		st.dropped++;
-	}
-	st.log[(st.log_head + st.log_n) % st.log_max] = take;
-	st.log_n++;
 }
 
 static void
@@ -271,7 +238,7 @@ watcher_main(void *unused)
 	(void)unused;
 	pthread_mutex_lock(&held.lock);
 	while (!held.stopping) {
-		now = mono_ms();
+		now = fc_mono_ms();
 		release_locked(false, false, now);
 		n = 1;
 		for (q = held.head; q != NULL; q = q->next)
@@ -348,7 +315,7 @@ int_field(json_t *j, const char *name, int min, int max, int *out)
 }
 
 static void
-control_script(const char *body, size_t len, struct fai_reply *r)
+control_script(const char *body, size_t len, struct fc_reply *r)
 {
 	json_t		*j = json_loadb(body, len, 0, NULL), *steps, *v;
 	struct script	 s;
@@ -386,7 +353,7 @@ control_script(const char *body, size_t len, struct fai_reply *r)
 				    "refusal hang close";
 	}
 	if (err != NULL) {
-		fai_reply_json(r, 400, json_pack("{s:s}", "error", err));
+		fc_reply_json(r, 400, json_pack("{s:s}", "error", err));
 		free(s.steps);
 		json_decref(j);
 		return;
@@ -406,27 +373,20 @@ control_script(const char *body, size_t len, struct fai_reply *r)
 	pthread_mutex_unlock(&st.lock);
 	free(s.steps);
 	json_decref(j);
-	fai_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+	fc_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
 static void
-control_requests(struct MHD_Connection *conn, struct fai_reply *r)
+control_requests(struct MHD_Connection *conn, struct fc_reply *r)
 {
 	const char	*prov = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
 			    "provider");
-	json_t		*arr = json_array(), *e;
-	const char	*ep;
-	size_t		 i;
+	json_t		*arr;
 
 	pthread_mutex_lock(&st.lock);
-	for (i = 0; i < st.log_n; i++) {
-		e = st.log[(st.log_head + i) % st.log_max];
-		ep = json_string_value(json_object_get(e, "provider"));
-		if (prov == NULL || (ep != NULL && strcmp(ep, prov) == 0))
-			json_array_append(arr, e);
-	}
+	arr = fc_ring_select(&st.log, "provider", prov);
 	pthread_mutex_unlock(&st.lock);
-	fai_reply_json(r, 200, arr);
+	fc_reply_json(r, 200, arr);
 }
 
 /* held_json: {"delayed", "hung"} — the requests on the held list now. */
@@ -487,7 +447,7 @@ stats_json(void)
 	    "providers", provs, "steps", steps,
 	    "in_flight", (json_int_t)st.in_flight,
 	    "max_in_flight", (json_int_t)st.max_in_flight,
-	    "logged", (json_int_t)st.log_n, "dropped", (json_int_t)st.dropped);
+	    "logged", (json_int_t)st.log.n, "dropped", (json_int_t)st.log.dropped);
 	pthread_mutex_unlock(&st.lock);
 	json_object_set_new(ps, "held", held_json());
 	return (ps);
@@ -495,7 +455,7 @@ stats_json(void)
 
 static void
 control(struct MHD_Connection *conn, const char *method, const char *path,
-    const char *body, size_t len, struct fai_reply *r)
+    const char *body, size_t len, struct fc_reply *r)
 {
 	bool	 get = strcmp(method, "GET") == 0;
 	bool	 post = strcmp(method, "POST") == 0;
@@ -505,38 +465,18 @@ control(struct MHD_Connection *conn, const char *method, const char *path,
 	else if (get && strcmp(path, "/_fake/requests") == 0)
 		control_requests(conn, r);
 	else if (get && strcmp(path, "/_fake/stats") == 0)
-		fai_reply_json(r, 200, stats_json());
+		fc_reply_json(r, 200, stats_json());
 	else if (post && strcmp(path, "/_fake/reset") == 0) {
 		pthread_mutex_lock(&st.lock);
 		store_reset_locked();
 		pthread_mutex_unlock(&st.lock);
 		release_hung();
-		fai_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+		fc_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 	} else
-		fai_reply_json(r, 404, json_pack("{s:s}", "error", "no such control"));
+		fc_reply_json(r, 404, json_pack("{s:s}", "error", "no such control"));
 }
 
 /* ==== the request handler */
-
-static enum MHD_Result
-queue_reply(struct MHD_Connection *conn, const struct fai_reply *r)
-{
-	struct MHD_Response	*resp;
-	enum MHD_Result		 ret;
-	int			 i;
-
-	resp = MHD_create_response_from_buffer(r->len, r->body != NULL ? r->body : "",
-	    MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return (MHD_NO);
-	if (r->content_type != NULL)
-		MHD_add_response_header(resp, "Content-Type", r->content_type);
-	for (i = 0; i < r->nheaders; i++)
-		MHD_add_response_header(resp, r->hname[i], r->hvalue[i]);
-	ret = MHD_queue_response(conn, r->status != 0 ? r->status : 500, resp);
-	MHD_destroy_response(resp);
-	return (ret);
-}
 
 /* body_json: what the log shows of a body: parsed JSON, else the text, else null. */
 static json_t *
@@ -569,7 +509,7 @@ provider_request(struct req *q, const char *url, const char *method)
 	c.provider = fai_provider_of(url);
 	c.method = method;
 	c.path = url;
-	body = json_loadb(q->body != NULL ? q->body : "", q->len, 0, NULL);
+	body = json_loadb(fc_body_str(&q->body), q->body.len, 0, NULL);
 	c.body = json_is_object(body) ? body : NULL;
 	c.authorization = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 	    "Authorization");
@@ -611,12 +551,11 @@ provider_request(struct req *q, const char *url, const char *method)
 	    "auth_ok", auth_ok,
 	    "step", step >= 0 ? json_string(fai_step_names[step]) : json_null(),
 	    "status", step == FAI_HANG || step == FAI_CLOSE ? 0 : (int)q->reply.status,
-	    "body", body_json(body, q->body, q->len),
+	    "body", body_json(body, q->body.buf, q->body.len),
 	    "at_ms", (json_int_t)q->at_ms, "delay_ms", delay);
 	json_decref(body);
 	pthread_mutex_lock(&st.lock);
-	if (rec != NULL)
-		store_log_locked(rec);
+	fc_ring_push(&st.log, rec);
 	pthread_mutex_unlock(&st.lock);
 
 	if (step == FAI_HANG) {
@@ -625,12 +564,12 @@ provider_request(struct req *q, const char *url, const char *method)
 	}
 	if (delay > 0) {
 		q->close_after = step == FAI_CLOSE;
-		hold(q, R_DELAY, mono_ms() + delay);
+		hold(q, R_DELAY, fc_mono_ms() + delay);
 		return (MHD_YES);
 	}
 	if (step == FAI_CLOSE)
 		return (MHD_NO);
-	return (queue_reply(q->conn, &q->reply));
+	return (fc_queue_reply(q->conn, &q->reply));
 }
 
 static enum MHD_Result
@@ -646,31 +585,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (q == NULL) {
 		if ((q = calloc(1, sizeof(*q))) == NULL)
 			return (MHD_NO);
-		q->at_ms = fai_wall_ms();
+		q->at_ms = fc_wall_ms();
 		q->conn = conn;
 		q->fd = -1;
 		*req_cls = q;
 		return (MHD_YES);
 	}
 	if (n > 0) {
-		if (q->len + n > BODY_MAX)
-			q->too_large = true;
-		else {
-			if (q->len + n + 1 > q->cap) {
-				q->cap = (q->len + n + 1) * 2;
-				if ((q->body = realloc(q->body, q->cap)) == NULL)
-					abort();
-			}
-			memcpy(q->body + q->len, upload_data, n);
-			q->len += n;
-			q->body[q->len] = '\0';
-		}
+		fc_body_add(&q->body, upload_data, n, BODY_MAX);
 		*upload_data_size = 0;
 		return (MHD_YES);
 	}
 	switch (q->phase) {
 	case R_READY:
-		return (queue_reply(conn, &q->reply));
+		return (fc_queue_reply(conn, &q->reply));
 	case R_CLOSE:
 		return (MHD_NO);
 	case R_DELAY:
@@ -679,14 +607,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	default:
 		break;
 	}
-	if (q->too_large) {
-		fai_reply_text(&q->reply, 413, "text/plain", "too large\n");
-		return (queue_reply(conn, &q->reply));
+	if (q->body.too_large) {
+		fc_reply_text(&q->reply, 413, "text/plain", "too large\n");
+		return (fc_queue_reply(conn, &q->reply));
 	}
 	if (strncmp(url, "/_fake/", 7) == 0) {
-		control(conn, method, url, q->body != NULL ? q->body : "", q->len,
+		control(conn, method, url, fc_body_str(&q->body), q->body.len,
 		    &q->reply);
-		return (queue_reply(conn, &q->reply));
+		return (fc_queue_reply(conn, &q->reply));
 	}
 	q->counted = true;
 	in_flight_add(1);
@@ -706,8 +634,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		return;
 	if (q->counted)
 		in_flight_add(-1);
-	fai_reply_clear(&q->reply);
-	free(q->body);
+	fc_reply_clear(&q->reply);
+	fc_body_free(&q->body);
 	free(q);
 	*req_cls = NULL;
 }
@@ -722,35 +650,14 @@ usage(void)
 	return (2);
 }
 
-static struct MHD_Daemon *
-start(int port, int threads)
-{
-	struct sockaddr_in	 sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return (MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL, NULL,
-	    on_request, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)8192,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)4096,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_END));
-}
-
 int
 main(int argc, char **argv)
 {
+	static const struct fc_limits lim = { 8192, 4096, 300 };
 	struct MHD_Daemon	*d;
-	const union MHD_DaemonInfo *info;
 	pthread_t		 watcher;
 	sigset_t		 set;
-	int			 i, sig, port = 0, threads = 4;
+	int			 i, port = 0, threads = 4;
 	long			 log_max = 10000;
 	char			*end;
 
@@ -781,8 +688,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "fake_ai: --openai-key and --gemini-key cannot be empty\n");
 		return (2);
 	}
-	st.log_max = (size_t)log_max;
-	if ((st.log = calloc(st.log_max, sizeof(*st.log))) == NULL)
+	if (fc_ring_init(&st.log, (size_t)log_max) == -1)
 		return (1);
 	json_object_seed(0);
 	pthread_mutex_lock(&st.lock);
@@ -790,30 +696,17 @@ main(int argc, char **argv)
 	pthread_mutex_unlock(&st.lock);
 
 	/* Every thread started from here on inherits the blocked signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	fc_block_signals(&set);
 
 	if ((held.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    pthread_create(&watcher, NULL, watcher_main, NULL) != 0) {
 		perror("fake_ai: watcher");
 		return (1);
 	}
-	if ((d = start(port, threads)) == NULL) {
-		fprintf(stderr, "fake_ai: cannot listen on 127.0.0.1:%d\n", port);
+	if ((d = fc_listen("fake_ai", port, threads, &lim, on_request,
+	    on_completed)) == NULL)
 		return (1);
-	}
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	printf("listening on %u\n", info != NULL ? info->port : (unsigned)port);
-	fflush(stdout);
-
-	sigdelset(&set, SIGPIPE);
-	do {
-		if (sigwait(&set, &sig) != 0)
-			sig = SIGTERM;
-	} while (sig != SIGTERM && sig != SIGINT);
+	fc_wait_stop(&set);
 
 	pthread_mutex_lock(&held.lock);
 	held.stopping = true;
@@ -831,7 +724,7 @@ main(int argc, char **argv)
 		free(st.scripts[i].steps);
 		st.scripts[i].steps = NULL;
 	}
-	free(st.log);
+	fc_ring_free(&st.log);
 	close(held.efd);
 	return (0);
 }

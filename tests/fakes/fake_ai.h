@@ -8,7 +8,7 @@
  * not: the steps "hang" and "close").  A "step" is what a test scripted
  * for one request of one provider (POST /_fake/script).
  *
- * Memory: a reply owns its body and headers (fai_reply_clear frees them);
+ * Memory: a reply owns its body and headers (fc_reply_clear, fake_common.h);
  * a call borrows everything it points to from the request that made it.
  */
 #ifndef CAAS_FAKE_AI_H
@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include <jansson.h>
+
+#include "fake_common.h"
 
 enum fai_provider {
 	FAI_OPENAI,
@@ -57,18 +59,6 @@ enum fai_step {
 extern const char *const fai_step_names[FAI_NSTEPS];
 extern const char *const fai_provider_names[FAI_NPROVIDERS];
 
-#define FAI_MAX_HEADERS	10
-
-struct fai_reply {
-	unsigned int	 status;
-	char		*body;		/* malloc'd, may be NULL */
-	size_t		 len;
-	const char	*content_type;	/* static */
-	char		*hname[FAI_MAX_HEADERS];
-	char		*hvalue[FAI_MAX_HEADERS];
-	int		 nheaders;
-};
-
 /* What a generated answer takes from the provider's script. */
 struct fai_params {
 	int		 length;		/* characters of a "long" variant */
@@ -87,14 +77,6 @@ struct fai_call {
 	char			 model[256];	/* from the path (Gemini) or body */
 };
 
-/* ---- replies (fake_ai_proto.c) */
-void	fai_reply_clear(struct fai_reply *);
-void	fai_reply_json(struct fai_reply *, unsigned int status, json_t *take);
-void	fai_reply_text(struct fai_reply *, unsigned int status, const char *ctype,
-	    const char *text);
-void	fai_reply_header(struct fai_reply *, const char *name, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-
 /* ---- protocols (fake_ai_proto.c) */
 enum fai_provider fai_provider_of(const char *path);
 /*
@@ -102,11 +84,10 @@ enum fai_provider fai_provider_of(const char *path);
  * API does.  true: the call may be answered (c->model set); false: r holds
  * the real API's error.  *auth_ok tells whether the credentials passed.
  */
-bool	fai_validate(struct fai_call *c, struct fai_reply *r, bool *auth_ok);
+bool	fai_validate(struct fai_call *c, struct fc_reply *r, bool *auth_ok);
 /* fai_answer fills r with the answer of step (not hang/close) to a valid call. */
 void	fai_answer(const struct fai_call *c, enum fai_step step,
-	    const struct fai_params *p, struct fai_reply *r);
+	    const struct fai_params *p, struct fc_reply *r);
 int	fai_step_of(const char *name);	/* -1 when unknown */
-int64_t	fai_wall_ms(void);
 
 #endif /* CAAS_FAKE_AI_H */

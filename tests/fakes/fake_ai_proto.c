@@ -18,7 +18,7 @@
  * text / 4 (at least 1), completion = characters of the output / 4 (at
  * least 1 when there is output) plus 3 reasoning ("thoughts") tokens.
  *
- * Memory: every function here fills a caller's reply (fai_reply_clear
+ * Memory: every function here fills a caller's reply (fc_reply_clear
  * frees it) and frees what it allocates itself; nothing is kept.
  * No state, no locks: safe from any thread.
  */
@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "fake_ai.h"
 
@@ -57,73 +56,8 @@ fai_step_of(const char *name)
 	return (-1);
 }
 
-int64_t
-fai_wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-/* ==== replies */
-
-void
-fai_reply_clear(struct fai_reply *r)
-{
-	int	 i;
-
-	free(r->body);
-	for (i = 0; i < r->nheaders; i++) {
-		free(r->hname[i]);
-		free(r->hvalue[i]);
-	}
-	memset(r, 0, sizeof(*r));
-}
-
-void
-fai_reply_text(struct fai_reply *r, unsigned int status, const char *ctype,
-    const char *text)
-{
-	fai_reply_clear(r);
-	r->status = status;
-	r->content_type = ctype;
-	if ((r->body = strdup(text)) == NULL)
-		abort();
-	r->len = strlen(text);
-}
-
-void
-fai_reply_json(struct fai_reply *r, unsigned int status, json_t *take)
-{
-	char	*s = take != NULL ? json_dumps(take, JSON_COMPACT) : NULL;
-
-	json_decref(take);
-	if (s == NULL) {
-		fai_reply_text(r, 500, "application/json",
-		    "{\"error\":\"fake_ai: cannot build the answer\"}");
-		return;
-	}
-	fai_reply_text(r, status, "application/json", s);
-	free(s);
-}
-
-void
-fai_reply_header(struct fai_reply *r, const char *name, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*v;
-
-	if (r->nheaders == FAI_MAX_HEADERS)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&v, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	if ((r->hname[r->nheaders] = strdup(name)) == NULL)
-		abort();
-	r->hvalue[r->nheaders++] = v;
-}
+/* The 500 answered when a JSON reply cannot be built (fake_common.h). */
+const char fc_json_error[] = "{\"error\":\"fake_ai: cannot build the answer\"}";
 
 /* ==== small helpers */
 
@@ -271,26 +205,26 @@ rstrip(char *s)
 /* ==== error bodies */
 
 static void
-openai_error(struct fai_reply *r, unsigned int status, const char *message,
+openai_error(struct fc_reply *r, unsigned int status, const char *message,
     const char *type, const char *param, const char *code)
 {
-	fai_reply_json(r, status, json_pack("{s:{s:s, s:s, s:o, s:o}}", "error",
+	fc_reply_json(r, status, json_pack("{s:{s:s, s:s, s:o, s:o}}", "error",
 	    "message", message, "type", type, "param", str_or_null(param),
 	    "code", str_or_null(code)));
 }
 
 static void
-gemini_error(struct fai_reply *r, unsigned int status, const char *gstatus,
+gemini_error(struct fc_reply *r, unsigned int status, const char *gstatus,
     const char *message, json_t *details)
 {
-	fai_reply_json(r, status, json_pack("{s:{s:i, s:s, s:s, s:o}}", "error",
+	fc_reply_json(r, status, json_pack("{s:{s:i, s:s, s:s, s:o}}", "error",
 	    "code", (int)status, "message", message, "status", gstatus,
 	    "details", details != NULL ? details : json_array()));
 }
 
 /* gemini_bad_request: 400 INVALID_ARGUMENT with a BadRequest field violation. */
 static void
-gemini_bad_request(struct fai_reply *r, const char *field, const char *message)
+gemini_bad_request(struct fc_reply *r, const char *field, const char *message)
 {
 	json_t	*v = json_pack("{s:s}", "description", message);
 
@@ -356,7 +290,7 @@ fai_provider_of(const char *path)
 }
 
 static bool
-route(struct fai_call *c, struct fai_reply *r)
+route(struct fai_call *c, struct fc_reply *r)
 {
 	static const char	 gprefix[] = "/gemini/v1beta/models/";
 	static const char	 gsuffix[] = ":generateContent";
@@ -391,7 +325,7 @@ route(struct fai_call *c, struct fai_reply *r)
 		    "The requested URL was not found on this server.", NULL);
 		return (false);
 	default:
-		fai_reply_json(r, 404, json_pack("{s:s}", "error", "fake_ai: no such "
+		fc_reply_json(r, 404, json_pack("{s:s}", "error", "fake_ai: no such "
 		    "path (providers are under /openai/v1, /compat/v1, /gemini/v1beta)"));
 		return (false);
 	}
@@ -400,7 +334,7 @@ route(struct fai_call *c, struct fai_reply *r)
 /* ==== credentials */
 
 static bool
-openai_auth(const struct fai_call *c, struct fai_reply *r)
+openai_auth(const struct fai_call *c, struct fc_reply *r)
 {
 	const char	*tok = NULL;
 
@@ -430,7 +364,7 @@ openai_auth(const struct fai_call *c, struct fai_reply *r)
 }
 
 static bool
-gemini_auth(const struct fai_call *c, struct fai_reply *r)
+gemini_auth(const struct fai_call *c, struct fc_reply *r)
 {
 	const char	*k = c->goog_key;
 	static const char bad[] = "API key not valid. Please pass a valid API key.";
@@ -625,7 +559,7 @@ strict_check(json_t *s, char *ctx, size_t ctxlen)
 }
 
 static bool
-openai_response_format(const struct fai_call *c, struct fai_reply *r)
+openai_response_format(const struct fai_call *c, struct fc_reply *r)
 {
 	json_t		*rf = json_object_get(c->body, "response_format"), *js;
 	const char	*type = json_string_value(json_object_get(rf, "type"));
@@ -681,7 +615,7 @@ openai_response_format(const struct fai_call *c, struct fai_reply *r)
 }
 
 static bool
-openai_messages(const struct fai_call *c, struct fai_reply *r)
+openai_messages(const struct fai_call *c, struct fc_reply *r)
 {
 	json_t		*msgs = json_object_get(c->body, "messages"), *m, *content, *part;
 	const char	*role, *pt;
@@ -761,7 +695,7 @@ openai_messages(const struct fai_call *c, struct fai_reply *r)
 }
 
 static bool
-openai_number(const struct fai_call *c, struct fai_reply *r, const char *name,
+openai_number(const struct fai_call *c, struct fc_reply *r, const char *name,
     double min, double max, bool integer)
 {
 	json_t	*v = json_object_get(c->body, name);
@@ -795,7 +729,7 @@ openai_number(const struct fai_call *c, struct fai_reply *r, const char *name,
 }
 
 static bool
-openai_validate(struct fai_call *c, struct fai_reply *r)
+openai_validate(struct fai_call *c, struct fc_reply *r)
 {
 	const char	*key, *model;
 	json_t		*v;
@@ -876,7 +810,7 @@ in_list(const char *name, const char *const *list)
 /* gemini_fields: false (r set) when obj has a field the API does not know. */
 static bool
 gemini_fields(json_t *obj, const char *const *known, const char *at,
-    struct fai_reply *r)
+    struct fc_reply *r)
 {
 	const char	*key;
 	json_t		*v;
@@ -898,7 +832,7 @@ gemini_fields(json_t *obj, const char *const *known, const char *at,
 }
 
 static bool
-gemini_schema(json_t *s, char *at, size_t atlen, struct fai_reply *r)
+gemini_schema(json_t *s, char *at, size_t atlen, struct fc_reply *r)
 {
 	static const char *const known[] = {
 		"type", "format", "title", "description", "nullable", "enum",
@@ -949,7 +883,7 @@ gemini_schema(json_t *s, char *at, size_t atlen, struct fai_reply *r)
 }
 
 static bool
-gemini_generation(const struct fai_call *c, struct fai_reply *r)
+gemini_generation(const struct fai_call *c, struct fc_reply *r)
 {
 	static const char *const known[] = {
 		"stopSequences", "responseMimeType", "responseSchema",
@@ -1012,7 +946,7 @@ gemini_generation(const struct fai_call *c, struct fai_reply *r)
 
 /* gemini_content: one Content (contents[i] or the system instruction). */
 static bool
-gemini_content(json_t *m, const char *at, bool system, struct fai_reply *r)
+gemini_content(json_t *m, const char *at, bool system, struct fc_reply *r)
 {
 	static const char *const known[] = { "role", "parts", NULL };
 	json_t		*parts = json_object_get(m, "parts"), *part;
@@ -1051,7 +985,7 @@ gemini_content(json_t *m, const char *at, bool system, struct fai_reply *r)
 }
 
 static bool
-gemini_validate(struct fai_call *c, struct fai_reply *r)
+gemini_validate(struct fai_call *c, struct fc_reply *r)
 {
 	static const char *const known[] = {
 		"model", "contents", "tools", "toolConfig", "safetySettings",
@@ -1086,7 +1020,7 @@ gemini_validate(struct fai_call *c, struct fai_reply *r)
 }
 
 bool
-fai_validate(struct fai_call *c, struct fai_reply *r, bool *auth_ok)
+fai_validate(struct fai_call *c, struct fc_reply *r, bool *auth_ok)
 {
 	*auth_ok = false;
 	if (!route(c, r))
@@ -1244,7 +1178,7 @@ prompt_tokens(const struct fai_call *c)
 
 static void
 openai_rate_limit(const struct fai_call *c, const struct fai_params *p,
-    struct fai_reply *r)
+    struct fc_reply *r)
 {
 	char	 dur[32], msg[512];
 
@@ -1254,16 +1188,16 @@ openai_rate_limit(const struct fai_call *c, const struct fai_params *p,
 	    "Please try again in %s. Visit https://platform.openai.com/account/"
 	    "rate-limits to learn more.", c->model, dur);
 	openai_error(r, 429, msg, "requests", NULL, "rate_limit_exceeded");
-	fai_reply_header(r, "retry-after", "%lld",
+	fc_reply_header(r, "retry-after", "%lld",
 	    (long long)((p->retry_after_ms + 999) / 1000));
-	fai_reply_header(r, "x-ratelimit-limit-requests", "500");
-	fai_reply_header(r, "x-ratelimit-remaining-requests", "0");
-	fai_reply_header(r, "x-ratelimit-reset-requests", "%s", dur);
+	fc_reply_header(r, "x-ratelimit-limit-requests", "500");
+	fc_reply_header(r, "x-ratelimit-remaining-requests", "0");
+	fc_reply_header(r, "x-ratelimit-reset-requests", "%s", dur);
 }
 
 static bool
 openai_error_step(const struct fai_call *c, enum fai_step step,
-    const struct fai_params *p, struct fai_reply *r)
+    const struct fai_params *p, struct fc_reply *r)
 {
 	char	 msg[512];
 
@@ -1307,7 +1241,7 @@ openai_error_step(const struct fai_call *c, enum fai_step step,
 		openai_error(r, 404, msg, "invalid_request_error", NULL, "model_not_found");
 		break;
 	case FAI_MALFORMED:
-		fai_reply_text(r, 200, "application/json", "{\"id\":\"chatcmpl-fake\","
+		fc_reply_text(r, 200, "application/json", "{\"id\":\"chatcmpl-fake\","
 		    "\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
 		    "\"message\":{\"role\":\"assi");
 		break;
@@ -1315,13 +1249,13 @@ openai_error_step(const struct fai_call *c, enum fai_step step,
 		return (false);
 	}
 	if (c->provider == FAI_OPENAI)
-		fai_reply_header(r, "x-request-id", "req_fake%llu", (unsigned long long)c->seq);
+		fc_reply_header(r, "x-request-id", "req_fake%llu", (unsigned long long)c->seq);
 	return (true);
 }
 
 static void
 openai_answer(const struct fai_call *c, enum fai_step step,
-    const struct fai_params *p, struct fai_reply *r)
+    const struct fai_params *p, struct fc_reply *r)
 {
 	json_t		*choices, *v = json_object_get(c->body, "n");
 	const char	*finish = "stop";
@@ -1348,11 +1282,11 @@ openai_answer(const struct fai_call *c, enum fai_step step,
 		    "annotations", "logprobs", "finish_reason", finish));
 	free(content);
 	snprintf(id, sizeof(id), "chatcmpl-fake%llu", (unsigned long long)c->seq);
-	fai_reply_json(r, 200, json_pack("{s:s, s:s, s:I, s:s, s:o, "
+	fc_reply_json(r, 200, json_pack("{s:s, s:s, s:I, s:s, s:o, "
 	    "s:{s:I, s:I, s:I, s:{s:i, s:i}, s:{s:i, s:i, s:i, s:i}}, "
 	    "s:s, s:s}",
 	    "id", id, "object", "chat.completion", "created",
-	    (json_int_t)(fai_wall_ms() / 1000), "model", c->model, "choices", choices,
+	    (json_int_t)(fc_wall_ms() / 1000), "model", c->model, "choices", choices,
 	    "usage", "prompt_tokens", (json_int_t)pt, "completion_tokens",
 	    (json_int_t)ct, "total_tokens", (json_int_t)(pt + ct),
 	    "prompt_tokens_details", "cached_tokens", 0, "audio_tokens", 0,
@@ -1361,11 +1295,11 @@ openai_answer(const struct fai_call *c, enum fai_step step,
 	    "rejected_prediction_tokens", 0,
 	    "service_tier", "default", "system_fingerprint", "fp_fake"));
 	if (c->provider == FAI_OPENAI) {
-		fai_reply_header(r, "x-request-id", "req_fake%llu", (unsigned long long)c->seq);
-		fai_reply_header(r, "x-ratelimit-limit-requests", "500");
-		fai_reply_header(r, "x-ratelimit-remaining-requests", "499");
-		fai_reply_header(r, "x-ratelimit-reset-requests", "120ms");
-		fai_reply_header(r, "openai-processing-ms", "1");
+		fc_reply_header(r, "x-request-id", "req_fake%llu", (unsigned long long)c->seq);
+		fc_reply_header(r, "x-ratelimit-limit-requests", "500");
+		fc_reply_header(r, "x-ratelimit-remaining-requests", "499");
+		fc_reply_header(r, "x-ratelimit-reset-requests", "120ms");
+		fc_reply_header(r, "openai-processing-ms", "1");
 	}
 }
 
@@ -1384,7 +1318,7 @@ safety_ratings(bool blocked)
 
 static void
 gemini_rate_limit(const struct fai_call *c, const struct fai_params *p,
-    struct fai_reply *r)
+    struct fc_reply *r)
 {
 	char	 dur[32], msg[1024];
 
@@ -1410,7 +1344,7 @@ gemini_rate_limit(const struct fai_call *c, const struct fai_params *p,
 
 static bool
 gemini_error_step(const struct fai_call *c, enum fai_step step,
-    const struct fai_params *p, struct fai_reply *r)
+    const struct fai_params *p, struct fc_reply *r)
 {
 	char	 msg[512];
 
@@ -1456,7 +1390,7 @@ gemini_error_step(const struct fai_call *c, enum fai_step step,
 		gemini_error(r, 404, "NOT_FOUND", msg, NULL);
 		return (true);
 	case FAI_MALFORMED:
-		fai_reply_text(r, 200, "application/json; charset=UTF-8",
+		fc_reply_text(r, 200, "application/json; charset=UTF-8",
 		    "{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"{\\\"var");
 		return (true);
 	default:
@@ -1466,7 +1400,7 @@ gemini_error_step(const struct fai_call *c, enum fai_step step,
 
 static void
 gemini_answer(const struct fai_call *c, enum fai_step step,
-    const struct fai_params *p, struct fai_reply *r)
+    const struct fai_params *p, struct fc_reply *r)
 {
 	json_t		*out, *usage, *cand;
 	char		*text = NULL, rid[64];
@@ -1476,7 +1410,7 @@ gemini_answer(const struct fai_call *c, enum fai_step step,
 		return;
 	snprintf(rid, sizeof(rid), "fakeResp%llu", (unsigned long long)c->seq);
 	if (step == FAI_PROMPT_BLOCKED) {
-		fai_reply_json(r, 200, json_pack("{s:{s:s, s:o}, s:{s:I, s:I}, s:s, s:s}",
+		fc_reply_json(r, 200, json_pack("{s:{s:s, s:o}, s:{s:I, s:I}, s:s, s:s}",
 		    "promptFeedback", "blockReason", "SAFETY", "safetyRatings",
 		    safety_ratings(true), "usageMetadata", "promptTokenCount",
 		    (json_int_t)pt, "totalTokenCount", (json_int_t)pt,
@@ -1503,12 +1437,12 @@ gemini_answer(const struct fai_call *c, enum fai_step step,
 	out = json_pack("{s:[o], s:o, s:s, s:s}", "candidates", cand,
 	    "usageMetadata", usage, "modelVersion", c->model, "responseId", rid);
 	free(text);
-	fai_reply_json(r, 200, out);
+	fc_reply_json(r, 200, out);
 }
 
 void
 fai_answer(const struct fai_call *c, enum fai_step step,
-    const struct fai_params *p, struct fai_reply *r)
+    const struct fai_params *p, struct fc_reply *r)
 {
 	if (c->provider == FAI_GEMINI)
 		gemini_answer(c, step, p, r);

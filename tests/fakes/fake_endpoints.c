@@ -138,7 +138,7 @@ authorization_user(const struct fake_call *c)
 
 /* need_token: the caller's user, or false with a 401-style reply set. */
 static bool
-need_token(struct fake_call *c, struct fake_reply *r, char *user)
+need_token(struct fake_call *c, struct fc_reply *r, char *user)
 {
 	const char	*tok = call_bearer(c);
 
@@ -184,7 +184,7 @@ urlencode(const char *s)
 /* ==== X */
 
 static void
-x_tweets(struct fake_call *c, struct fake_reply *r)
+x_tweets(struct fake_call *c, struct fc_reply *r)
 {
 	char		 user[USER_MAX], author[32], id[32];
 	json_t		*j;
@@ -195,7 +195,7 @@ x_tweets(struct fake_call *c, struct fake_reply *r)
 	j = body_json(c);
 	text = json_string_value(json_object_get(j, "text"));
 	if (text == NULL || text[0] == '\0') {
-		reply_json(r, 400, json_pack("{s:[{s:s}], s:s, s:s, s:s}",
+		fc_reply_json(r, 400, json_pack("{s:[{s:s}], s:s, s:s, s:s}",
 		    "errors", "message", "text is required", "title", "Invalid Request",
 		    "detail", "One or more parameters to your request was invalid.",
 		    "type", "https://api.twitter.com/2/problems/invalid-request"));
@@ -205,49 +205,49 @@ x_tweets(struct fake_call *c, struct fake_reply *r)
 	x_user_id(user, author, sizeof(author));
 	snprintf(id, sizeof(id), "%" PRIu64, state_next_id());
 	state_record_post(FAKE_X, id, text, author, call_bearer(c), c->received_us);
-	reply_json(r, 201, json_pack("{s:{s:s, s:s, s:[s]}}", "data", "id", id,
+	fc_reply_json(r, 201, json_pack("{s:{s:s, s:s, s:[s]}}", "data", "id", id,
 	    "text", text, "edit_history_tweet_ids", id));
-	reply_header(r, "x-rate-limit-limit", "200");
-	reply_header(r, "x-rate-limit-remaining", "199");
-	reply_header(r, "x-rate-limit-reset", "%" PRId64,
-	    fake_now_us() / 1000000 + 900);
+	fc_reply_header(r, "x-rate-limit-limit", "200");
+	fc_reply_header(r, "x-rate-limit-remaining", "199");
+	fc_reply_header(r, "x-rate-limit-reset", "%" PRId64,
+	    fc_wall_us() / 1000000 + 900);
 	json_decref(j);
 }
 
 static void
-x_me(struct fake_call *c, struct fake_reply *r)
+x_me(struct fake_call *c, struct fc_reply *r)
 {
 	char	 user[USER_MAX], id[32];
 
 	if (!need_token(c, r, user))
 		return;
 	x_user_id(user, id, sizeof(id));
-	reply_json(r, 200, json_pack("{s:{s:s, s:s, s:s}}", "data", "id", id,
+	fc_reply_json(r, 200, json_pack("{s:{s:s, s:s, s:s}}", "data", "id", id,
 	    "name", user, "username", user));
 }
 
 /* ==== OAuth 2.0 token endpoints (X and LinkedIn; RFC 6749 §5) */
 
 static void
-tokens_reply(struct fake_call *c, struct fake_reply *r, const char *user)
+tokens_reply(struct fake_call *c, struct fc_reply *r, const char *user)
 {
 	char	 access[TOKEN_MAX], refresh[TOKEN_MAX];
 
 	state_issue_tokens(c->platform, user, access, refresh, sizeof(access));
 	if (c->platform == FAKE_X)
-		reply_json(r, 200, json_pack("{s:s, s:i, s:s, s:s, s:s}",
+		fc_reply_json(r, 200, json_pack("{s:s, s:i, s:s, s:s, s:s}",
 		    "token_type", "bearer", "expires_in", 7200, "access_token", access,
 		    "scope", "tweet.read tweet.write users.read offline.access",
 		    "refresh_token", refresh));
 	else
-		reply_json(r, 200, json_pack("{s:s, s:i, s:s, s:i, s:s}",
+		fc_reply_json(r, 200, json_pack("{s:s, s:i, s:s, s:i, s:s}",
 		    "access_token", access, "expires_in", 5184000,
 		    "refresh_token", refresh, "refresh_token_expires_in", 31536000,
 		    "scope", "openid profile w_member_social"));
 }
 
 static void
-oauth_token(struct fake_call *c, struct fake_reply *r)
+oauth_token(struct fake_call *c, struct fc_reply *r)
 {
 	char	*grant = call_form(c, "grant_type");
 	char	*code = call_form(c, "code"), *verifier = call_form(c, "code_verifier");
@@ -325,38 +325,38 @@ grant_code(struct fake_call *c, enum fake_platform p, char *code, size_t len)
 }
 
 static void
-authorize_redirect(struct fake_call *c, struct fake_reply *r)
+authorize_redirect(struct fake_call *c, struct fc_reply *r)
 {
 	char	 code[64], *url;
 
 	if ((url = grant_code(c, c->platform, code, sizeof(code))) == NULL) {
-		reply_text(r, 400, "text/plain",
+		fc_reply_text(r, 400, "text/plain",
 		    "redirect_uri (and for X code_challenge) required\n");
 		return;
 	}
-	reply_text(r, 302, "text/plain", "");
-	reply_header(r, "Location", "%s", url);
+	fc_reply_text(r, 302, "text/plain", "");
+	fc_reply_header(r, "Location", "%s", url);
 	free(url);
 }
 
 void
-endpoint_fake_authorize(struct fake_call *c, struct fake_reply *r)
+endpoint_fake_authorize(struct fake_call *c, struct fc_reply *r)
 {
 	enum fake_platform	 p = platform_named(call_arg(c, "platform"));
 	char			 code[64], *url;
 	const char		*state = call_arg(c, "state");
 
 	if (p == FAKE_NONE) {
-		reply_json(r, 400, json_pack("{s:s}", "error",
+		fc_reply_json(r, 400, json_pack("{s:s}", "error",
 		    "platform must be x, linkedin or instagram"));
 		return;
 	}
 	if ((url = grant_code(c, p, code, sizeof(code))) == NULL) {
-		reply_json(r, 400, json_pack("{s:s}", "error",
+		fc_reply_json(r, 400, json_pack("{s:s}", "error",
 		    "redirect_uri (and for x code_challenge) required"));
 		return;
 	}
-	reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "code", code,
+	fc_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "code", code,
 	    "state", state != NULL ? state : "", "redirect", url));
 	free(url);
 }
@@ -388,20 +388,20 @@ little_text(const char *s)
 }
 
 static bool
-linkedin_headers(struct fake_call *c, struct fake_reply *r)
+linkedin_headers(struct fake_call *c, struct fc_reply *r)
 {
 	const char	*v = call_header(c, "LinkedIn-Version");
 	const char	*p = call_header(c, "X-Restli-Protocol-Version");
 
 	if (v == NULL || strlen(v) != 6 || strspn(v, "0123456789") != 6) {
-		reply_json(r, 400, json_pack("{s:i, s:s, s:s}", "status", 400,
+		fc_reply_json(r, 400, json_pack("{s:i, s:s, s:s}", "status", 400,
 		    "code", "VERSION_MISSING", "message",
 		    "A version must be present. Please specify a version by adding "
 		    "the LinkedIn-Version header."));
 		return (false);
 	}
 	if (p == NULL || strcmp(p, "2.0.0") != 0) {
-		reply_json(r, 400, json_pack("{s:i, s:s}", "status", 400, "message",
+		fc_reply_json(r, 400, json_pack("{s:i, s:s}", "status", 400, "message",
 		    "X-Restli-Protocol-Version 2.0.0 is required"));
 		return (false);
 	}
@@ -409,7 +409,7 @@ linkedin_headers(struct fake_call *c, struct fake_reply *r)
 }
 
 static void
-li_posts(struct fake_call *c, struct fake_reply *r)
+li_posts(struct fake_call *c, struct fc_reply *r)
 {
 	char		 user[USER_MAX], id[64], *text;
 	json_t		*j;
@@ -423,7 +423,7 @@ li_posts(struct fake_call *c, struct fake_reply *r)
 	life = json_string_value(json_object_get(j, "lifecycleState"));
 	if (author == NULL || strncmp(author, "urn:li:", 7) != 0 ||
 	    commentary == NULL || life == NULL || strcmp(life, "PUBLISHED") != 0) {
-		reply_json(r, 422, json_pack("{s:i, s:s}", "status", 422, "message",
+		fc_reply_json(r, 422, json_pack("{s:i, s:s}", "status", 422, "message",
 		    "ERROR :: /author, /commentary or /lifecycleState :: field is "
 		    "required but not found and has no default value"));
 		json_decref(j);
@@ -433,15 +433,15 @@ li_posts(struct fake_call *c, struct fake_reply *r)
 	snprintf(id, sizeof(id), "urn:li:share:%" PRIu64, state_next_id());
 	state_record_post(FAKE_LINKEDIN, id, text, author, call_bearer(c),
 	    c->received_us);
-	reply_text(r, 201, "application/json", "");
-	reply_header(r, "x-restli-id", "%s", id);
-	reply_header(r, "x-linkedin-id", "%s", id);
+	fc_reply_text(r, 201, "application/json", "");
+	fc_reply_header(r, "x-restli-id", "%s", id);
+	fc_reply_header(r, "x-linkedin-id", "%s", id);
 	free(text);
 	json_decref(j);
 }
 
 static void
-li_userinfo(struct fake_call *c, struct fake_reply *r)
+li_userinfo(struct fake_call *c, struct fc_reply *r)
 {
 	char	 user[USER_MAX], sub[16], email[USER_MAX + 16];
 
@@ -449,14 +449,14 @@ li_userinfo(struct fake_call *c, struct fake_reply *r)
 		return;
 	linkedin_sub(user, sub, sizeof(sub));
 	snprintf(email, sizeof(email), "%s@example.com", user);
-	reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:s, s:b}", "sub", sub,
+	fc_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:s, s:b}", "sub", sub,
 	    "name", user, "given_name", user, "email", email, "email_verified", 1));
 }
 
 /* ==== Instagram (Graph) */
 
 static void
-ig_media(struct fake_call *c, struct fake_reply *r, const char *ig)
+ig_media(struct fake_call *c, struct fc_reply *r, const char *ig)
 {
 	char	 user[USER_MAX], id[32];
 	char	*image = call_param(c, "image_url"), *caption = call_param(c, "caption");
@@ -468,7 +468,7 @@ ig_media(struct fake_call *c, struct fake_reply *r, const char *ig)
 		else {
 			state_container_new(ig, caption != NULL ? caption : "", image,
 			    id, sizeof(id));
-			reply_json(r, 200, json_pack("{s:s}", "id", id));
+			fc_reply_json(r, 200, json_pack("{s:s}", "id", id));
 		}
 	}
 	free(image);
@@ -476,7 +476,7 @@ ig_media(struct fake_call *c, struct fake_reply *r, const char *ig)
 }
 
 static void
-ig_publish(struct fake_call *c, struct fake_reply *r, const char *ig)
+ig_publish(struct fake_call *c, struct fc_reply *r, const char *ig)
 {
 	char	 user[USER_MAX], media[32];
 	char	*creation = call_param(c, "creation_id");
@@ -489,7 +489,7 @@ ig_publish(struct fake_call *c, struct fake_reply *r, const char *ig)
 	rc = state_container_publish(creation, ig, call_bearer(c), c->received_us,
 	    media, sizeof(media));
 	if (rc == 0)
-		reply_json(r, 200, json_pack("{s:s}", "id", media));
+		fc_reply_json(r, 200, json_pack("{s:s}", "id", media));
 	else if (rc == -2)
 		reply_graph_error(r, 400, 9007, 2207027,
 		    "The media is not ready for publishing, please wait for a moment");
@@ -503,7 +503,7 @@ ig_publish(struct fake_call *c, struct fake_reply *r, const char *ig)
 }
 
 static void
-ig_object(struct fake_call *c, struct fake_reply *r, const char *id)
+ig_object(struct fake_call *c, struct fc_reply *r, const char *id)
 {
 	static const char *const names[] = {
 		"IN_PROGRESS", "FINISHED", "PUBLISHED", "ERROR"
@@ -516,12 +516,12 @@ ig_object(struct fake_call *c, struct fake_reply *r, const char *id)
 		return;
 	if (fields != NULL && strstr(fields, "status_code") != NULL &&
 	    (s = state_container_status(id)) >= 0)
-		reply_json(r, 200, json_pack("{s:s, s:s}", "status_code", names[s],
+		fc_reply_json(r, 200, json_pack("{s:s, s:s}", "status_code", names[s],
 		    "id", id));
 	else if (state_media_exists(id)) {
 		snprintf(url, sizeof(url), "https://www.instagram.com/p/F%" PRIx64 "/",
 		    fnv64(id));
-		reply_json(r, 200, json_pack("{s:s, s:s}", "permalink", url, "id", id));
+		fc_reply_json(r, 200, json_pack("{s:s, s:s}", "permalink", url, "id", id));
 	} else
 		reply_graph_error(r, 400, 100, 33, "Unsupported get request. Object "
 		    "does not exist, cannot be loaded due to missing permissions, or "
@@ -529,17 +529,17 @@ ig_object(struct fake_call *c, struct fake_reply *r, const char *id)
 }
 
 static void
-ig_token_reply(struct fake_call *c, struct fake_reply *r, const char *user)
+ig_token_reply(struct fake_call *c, struct fc_reply *r, const char *user)
 {
 	char	 access[TOKEN_MAX], unused[TOKEN_MAX];
 
 	state_issue_tokens(c->platform, user, access, unused, sizeof(access));
-	reply_json(r, 200, json_pack("{s:s, s:s, s:i}", "access_token", access,
+	fc_reply_json(r, 200, json_pack("{s:s, s:s, s:i}", "access_token", access,
 	    "token_type", "bearer", "expires_in", 5183944));
 }
 
 static void
-ig_code_exchange(struct fake_call *c, struct fake_reply *r)
+ig_code_exchange(struct fake_call *c, struct fc_reply *r)
 {
 	char	 user[USER_MAX];
 	int	 rc = state_use_code(FAKE_INSTAGRAM, call_arg(c, "code"), NULL,
@@ -553,7 +553,7 @@ ig_code_exchange(struct fake_call *c, struct fake_reply *r)
 }
 
 static void
-ig_refresh(struct fake_call *c, struct fake_reply *r)
+ig_refresh(struct fake_call *c, struct fc_reply *r)
 {
 	const char	*grant = call_arg(c, "grant_type");
 	char		 user[USER_MAX];
@@ -567,19 +567,19 @@ ig_refresh(struct fake_call *c, struct fake_reply *r)
 }
 
 static void
-ig_me(struct fake_call *c, struct fake_reply *r)
+ig_me(struct fake_call *c, struct fc_reply *r)
 {
 	char	 user[USER_MAX], id[32];
 
 	if (!need_token(c, r, user))
 		return;
 	ig_user_id(user, id, sizeof(id));
-	reply_json(r, 200, json_pack("{s:s, s:s}", "id", id, "username", user));
+	fc_reply_json(r, 200, json_pack("{s:s, s:s}", "id", id, "username", user));
 }
 
 /* graph_dispatch routes "/{ver}/…" (rest = what follows the version). */
 static void
-graph_dispatch(struct fake_call *c, struct fake_reply *r, const char *rest)
+graph_dispatch(struct fake_call *c, struct fc_reply *r, const char *rest)
 {
 	char		 seg[128];
 	const char	*slash;
@@ -616,7 +616,7 @@ graph_dispatch(struct fake_call *c, struct fake_reply *r, const char *rest)
 static const struct {
 	const char	*method;
 	const char	*path;
-	void		(*fn)(struct fake_call *, struct fake_reply *);
+	void		(*fn)(struct fake_call *, struct fc_reply *);
 } routes[] = {
 	{ "POST",	"/2/tweets",			x_tweets },
 	{ "POST",	"/2/oauth2/token",		oauth_token },
@@ -630,7 +630,7 @@ static const struct {
 };
 
 void
-endpoint_dispatch(struct fake_call *c, struct fake_reply *r)
+endpoint_dispatch(struct fake_call *c, struct fc_reply *r)
 {
 	size_t	 i, v;
 

@@ -42,12 +42,9 @@
  * the held list, which is emptied (resumed, then closed) before the daemon
  * stops, so a request is never freed while listed.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,11 +65,9 @@ enum req_phase {
 
 struct req {
 	int64_t			 received_us;
-	char			*body;
-	size_t			 len, cap;
-	bool			 too_large;
+	struct fc_body		 body;
 	enum req_phase		 phase;
-	struct fake_reply	 reply;
+	struct fc_reply	 reply;
 	struct MHD_Connection	*conn;
 	int64_t			 due_ms;
 	struct req		*next;		/* on the held list */
@@ -92,86 +87,13 @@ static const char *const mode_names[] = {
 	"duplicate", "slow"
 };
 
-/* ==== time */
-
-int64_t
-fake_now_us(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* ==== replies */
 
-void
-reply_clear(struct fake_reply *r)
-{
-	int	 i;
-
-	free(r->body);
-	for (i = 0; i < r->nheaders; i++) {
-		free(r->hname[i]);
-		free(r->hvalue[i]);
-	}
-	memset(r, 0, sizeof(*r));
-}
+/* The 500 answered when a JSON reply cannot be built (fake_common.h). */
+const char fc_json_error[] = "{\"error\":\"fake: json\"}";
 
 void
-reply_text(struct fake_reply *r, unsigned int status, const char *ctype,
-    const char *text)
-{
-	reply_clear(r);
-	r->status = status;
-	r->content_type = ctype;
-	if ((r->body = strdup(text)) == NULL)
-		abort();
-	r->len = strlen(text);
-}
-
-void
-reply_json(struct fake_reply *r, unsigned int status, json_t *take)
-{
-	char	*s = take != NULL ? json_dumps(take, JSON_COMPACT) : NULL;
-
-	json_decref(take);
-	if (s == NULL) {
-		reply_text(r, 500, "application/json", "{\"error\":\"fake: json\"}");
-		return;
-	}
-	reply_text(r, status, "application/json", s);
-	free(s);
-}
-
-void
-reply_header(struct fake_reply *r, const char *name, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*v;
-
-	if (r->nheaders == REPLY_MAX_HEADERS)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&v, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	if ((r->hname[r->nheaders] = strdup(name)) == NULL)
-		abort();
-	r->hvalue[r->nheaders++] = v;
-}
-
-void
-reply_graph_error(struct fake_reply *r, unsigned int status, int code,
+reply_graph_error(struct fc_reply *r, unsigned int status, int code,
     int subcode, const char *message)
 {
 	json_t	*e = json_pack("{s:s, s:s, s:i, s:s}", "message", message,
@@ -179,36 +101,36 @@ reply_graph_error(struct fake_reply *r, unsigned int status, int code,
 
 	if (subcode != 0)
 		json_object_set_new(e, "error_subcode", json_integer(subcode));
-	reply_json(r, status, json_pack("{s:o}", "error", e));
+	fc_reply_json(r, status, json_pack("{s:o}", "error", e));
 }
 
 void
-reply_oauth_error(struct fake_reply *r, unsigned int status, const char *error,
+reply_oauth_error(struct fc_reply *r, unsigned int status, const char *error,
     const char *description)
 {
-	reply_json(r, status, json_pack("{s:s, s:s}", "error", error,
+	fc_reply_json(r, status, json_pack("{s:s, s:s}", "error", error,
 	    "error_description", description));
 }
 
 void
-reply_error(struct fake_reply *r, enum fake_platform p, unsigned int status,
+reply_error(struct fc_reply *r, enum fake_platform p, unsigned int status,
     const char *message)
 {
 	switch (p) {
 	case FAKE_X:
-		reply_json(r, status, json_pack("{s:s, s:s, s:s, s:i}", "title",
+		fc_reply_json(r, status, json_pack("{s:s, s:s, s:s, s:i}", "title",
 		    message, "detail", message, "type", "about:blank", "status",
 		    (int)status));
 		break;
 	case FAKE_LINKEDIN:
-		reply_json(r, status, json_pack("{s:s, s:i}", "message", message,
+		fc_reply_json(r, status, json_pack("{s:s, s:i}", "message", message,
 		    "status", (int)status));
 		break;
 	case FAKE_INSTAGRAM:
 		reply_graph_error(r, status, status == 401 ? 190 : 100, 0, message);
 		break;
 	default:
-		reply_json(r, status, json_pack("{s:s}", "error", message));
+		fc_reply_json(r, status, json_pack("{s:s}", "error", message));
 		break;
 	}
 }
@@ -357,7 +279,7 @@ timer_main(void *unused)
 	(void)unused;
 	pthread_mutex_lock(&held.lock);
 	while (!held.stopping) {
-		now = mono_ms();
+		now = fc_mono_ms();
 		release_locked(false, now);
 		next = -1;
 		for (q = held.head; q != NULL; q = q->next)
@@ -394,7 +316,7 @@ mode_kind(const char *name)
 }
 
 static void
-control_mode(struct fake_call *c, struct fake_reply *r)
+control_mode(struct fake_call *c, struct fc_reply *r)
 {
 	static const char *const plats[] = { "x", "linkedin", "instagram" };
 	struct fake_mode	 m;
@@ -410,7 +332,7 @@ control_mode(struct fake_call *c, struct fake_reply *r)
 	if (p != NULL && strcmp(p, "*") == 0)
 		platform = -1;
 	if (platform == -2 || kind < 0) {
-		reply_json(r, 400, json_pack("{s:s}", "error",
+		fc_reply_json(r, 400, json_pack("{s:s}", "error",
 		    "platform must be x, linkedin, instagram or *; mode one of "
 		    "ok 500 503 429 garbage hang close 401 duplicate slow"));
 		json_decref(j);
@@ -430,12 +352,12 @@ control_mode(struct fake_call *c, struct fake_reply *r)
 	state_set_mode(platform, &m);
 	if (json_is_integer(v = json_object_get(j, "in_progress_polls")))
 		state_set_in_progress_polls((int)json_integer_value(v));
-	reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+	fc_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 	json_decref(j);
 }
 
 static void
-control(struct fake_call *c, struct fake_reply *r)
+control(struct fake_call *c, struct fc_reply *r)
 {
 	bool	 get = strcmp(c->method, "GET") == 0;
 	bool	 post = strcmp(c->method, "POST") == 0;
@@ -443,17 +365,17 @@ control(struct fake_call *c, struct fake_reply *r)
 	if (post && strcmp(c->path, "/_fake/mode") == 0)
 		control_mode(c, r);
 	else if (get && strcmp(c->path, "/_fake/posts") == 0)
-		reply_json(r, 200, state_posts_json());
+		fc_reply_json(r, 200, state_posts_json());
 	else if (get && strcmp(c->path, "/_fake/stats") == 0)
-		reply_json(r, 200, state_stats_json());
+		fc_reply_json(r, 200, state_stats_json());
 	else if (post && strcmp(c->path, "/_fake/reset") == 0) {
 		state_reset();
 		release_all();
-		reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+		fc_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 	} else if (get && strcmp(c->path, "/_fake/authorize") == 0)
 		endpoint_fake_authorize(c, r);
 	else
-		reply_json(r, 404, json_pack("{s:s}", "error", "no such control"));
+		fc_reply_json(r, 404, json_pack("{s:s}", "error", "no such control"));
 }
 
 /* ==== modes */
@@ -468,14 +390,14 @@ is_token_endpoint(const char *path)
 }
 
 static void
-mode_429(struct fake_call *c, const struct fake_mode *m, struct fake_reply *r)
+mode_429(struct fake_call *c, const struct fake_mode *m, struct fc_reply *r)
 {
 	int	 wait = m->retry_after > 0 ? m->retry_after : 60;
 
 	if (c->platform == FAKE_INSTAGRAM) {
 		reply_graph_error(r, 400, 4, 0, "(#4) Application request limit reached");
 		if (m->retry_after > 0)
-			reply_header(r, "X-Business-Use-Case-Usage", "{\"17841400000000000\":"
+			fc_reply_header(r, "X-Business-Use-Case-Usage", "{\"17841400000000000\":"
 			    "[{\"type\":\"instagram\",\"call_count\":100,\"total_cputime\":1,"
 			    "\"total_time\":1,\"estimated_time_to_regain_access\":%d}]}",
 			    (m->retry_after + 59) / 60);
@@ -485,24 +407,24 @@ mode_429(struct fake_call *c, const struct fake_mode *m, struct fake_reply *r)
 	    "Resource level throttle APPLICATION DAY limit for calls to this "
 	    "resource is reached.");
 	if (c->platform == FAKE_X) {
-		reply_header(r, "x-rate-limit-limit", "200");
-		reply_header(r, "x-rate-limit-remaining", "0");
-		reply_header(r, "x-rate-limit-reset", "%lld",
-		    (long long)(fake_now_us() / 1000000 + wait));
+		fc_reply_header(r, "x-rate-limit-limit", "200");
+		fc_reply_header(r, "x-rate-limit-remaining", "0");
+		fc_reply_header(r, "x-rate-limit-reset", "%lld",
+		    (long long)(fc_wall_us() / 1000000 + wait));
 	}
 	if (m->retry_after > 0)
-		reply_header(r, "Retry-After", "%d", m->retry_after);
+		fc_reply_header(r, "Retry-After", "%d", m->retry_after);
 }
 
 static void
-mode_duplicate(struct fake_call *c, struct fake_reply *r)
+mode_duplicate(struct fake_call *c, struct fc_reply *r)
 {
 	if (c->platform == FAKE_X)
-		reply_json(r, 403, json_pack("{s:s, s:s, s:s, s:i}", "detail",
+		fc_reply_json(r, 403, json_pack("{s:s, s:s, s:s, s:i}", "detail",
 		    "You are not allowed to create a Tweet with duplicate content.",
 		    "type", "about:blank", "title", "Forbidden", "status", 403));
 	else if (c->platform == FAKE_LINKEDIN)
-		reply_json(r, 422, json_pack("{s:s, s:s, s:s, s:i}", "errorDetailType",
+		fc_reply_json(r, 422, json_pack("{s:s, s:s, s:s, s:i}", "errorDetailType",
 		    "com.linkedin.common.error.BadRequest", "code", "DUPLICATE_POST",
 		    "message", "Content is a duplicate of urn:li:share:1880000000000000000",
 		    "status", 422));
@@ -512,7 +434,7 @@ mode_duplicate(struct fake_call *c, struct fake_reply *r)
 
 /* mode_error fills the reply of an error mode (nothing is applied). */
 static void
-mode_error(struct fake_call *c, const struct fake_mode *m, struct fake_reply *r)
+mode_error(struct fake_call *c, const struct fake_mode *m, struct fc_reply *r)
 {
 	switch (m->kind) {
 	case MODE_500:
@@ -527,7 +449,7 @@ mode_error(struct fake_call *c, const struct fake_mode *m, struct fake_reply *r)
 		else
 			reply_error(r, c->platform, 503, "Service Unavailable");
 		if (m->retry_after > 0)
-			reply_header(r, "Retry-After", "%d", m->retry_after);
+			fc_reply_header(r, "Retry-After", "%d", m->retry_after);
 		break;
 	case MODE_429:
 		mode_429(c, m, r);
@@ -549,19 +471,19 @@ mode_error(struct fake_call *c, const struct fake_mode *m, struct fake_reply *r)
 }
 
 static void
-garbage(struct fake_call *c, struct fake_reply *r)
+garbage(struct fake_call *c, struct fc_reply *r)
 {
 	unsigned int	 status = r->status >= 200 && r->status < 300 ? r->status :
 	    c->publish && c->platform != FAKE_INSTAGRAM ? 201 : 200;
 
-	reply_text(r, status, "text/html",
+	fc_reply_text(r, status, "text/html",
 	    "<html><body>Fake platform: not JSON \x01\xff {\"id\":</body>");
 }
 
 /* ==== the request handler */
 
 static void
-log_request(const struct fake_call *c, const struct fake_reply *r,
+log_request(const struct fake_call *c, const struct fc_reply *r,
     const struct fake_mode *m)
 {
 	if (fake_log == NULL)
@@ -569,26 +491,6 @@ log_request(const struct fake_call *c, const struct fake_reply *r,
 	/* The path only: query strings can carry tokens. */
 	fprintf(fake_log, "%lld %s %s %u %s\n", (long long)c->received_us,
 	    c->method, c->path, r->status, mode_names[m->kind]);
-}
-
-static enum MHD_Result
-queue_reply(struct MHD_Connection *conn, const struct fake_reply *r)
-{
-	struct MHD_Response	*resp;
-	enum MHD_Result		 ret;
-	int			 i;
-
-	resp = MHD_create_response_from_buffer(r->len, r->body != NULL ? r->body : "",
-	    MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return (MHD_NO);
-	if (r->content_type != NULL)
-		MHD_add_response_header(resp, "Content-Type", r->content_type);
-	for (i = 0; i < r->nheaders; i++)
-		MHD_add_response_header(resp, r->hname[i], r->hvalue[i]);
-	ret = MHD_queue_response(conn, r->status != 0 ? r->status : 500, resp);
-	MHD_destroy_response(resp);
-	return (ret);
 }
 
 static enum MHD_Result
@@ -601,16 +503,16 @@ handle(struct req *q, const char *url, const char *method)
 	c.conn = q->conn;
 	c.method = method;
 	c.path = url;
-	c.body = q->body != NULL ? q->body : "";
-	c.body_len = q->len;
+	c.body = fc_body_str(&q->body);
+	c.body_len = q->body.len;
 	c.received_us = q->received_us;
-	if (q->too_large) {
-		reply_text(&q->reply, 413, "text/plain", "too large\n");
-		return (queue_reply(q->conn, &q->reply));
+	if (q->body.too_large) {
+		fc_reply_text(&q->reply, 413, "text/plain", "too large\n");
+		return (fc_queue_reply(q->conn, &q->reply));
 	}
 	if (strncmp(url, "/_fake/", 7) == 0) {
 		control(&c, &q->reply);
-		return (queue_reply(q->conn, &q->reply));
+		return (fc_queue_reply(q->conn, &q->reply));
 	}
 	c.platform = endpoint_platform(url);
 	c.publish = endpoint_is_publish(method, url);
@@ -634,10 +536,10 @@ handle(struct req *q, const char *url, const char *method)
 		hold(q, R_HANG, 0);
 		return (MHD_YES);
 	case MODE_SLOW:
-		hold(q, R_SLOW, mono_ms() + (int64_t)m.retry_after * 1000);
+		hold(q, R_SLOW, fc_mono_ms() + (int64_t)m.retry_after * 1000);
 		return (MHD_YES);
 	default:
-		return (queue_reply(q->conn, &q->reply));
+		return (fc_queue_reply(q->conn, &q->reply));
 	}
 }
 
@@ -654,30 +556,19 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (q == NULL) {
 		if ((q = calloc(1, sizeof(*q))) == NULL)
 			return (MHD_NO);
-		q->received_us = fake_now_us();
+		q->received_us = fc_wall_us();
 		q->conn = conn;
 		*req_cls = q;
 		return (MHD_YES);
 	}
 	if (n > 0) {
-		if (q->len + n > BODY_MAX)
-			q->too_large = true;
-		else {
-			if (q->len + n + 1 > q->cap) {
-				q->cap = (q->len + n + 1) * 2;
-				if ((q->body = realloc(q->body, q->cap)) == NULL)
-					abort();
-			}
-			memcpy(q->body + q->len, upload_data, n);
-			q->len += n;
-			q->body[q->len] = '\0';
-		}
+		fc_body_add(&q->body, upload_data, n, BODY_MAX);
 		*upload_data_size = 0;
 		return (MHD_YES);
 	}
 	switch (q->phase) {
 	case R_READY:
-		return (queue_reply(conn, &q->reply));
+		return (fc_queue_reply(conn, &q->reply));
 	case R_CLOSE:
 		return (MHD_NO);
 	case R_SLOW:
@@ -699,8 +590,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	(void)toe;
 	if (q == NULL)
 		return;
-	reply_clear(&q->reply);
-	free(q->body);
+	fc_reply_clear(&q->reply);
+	fc_body_free(&q->body);
 	free(q);
 	*req_cls = NULL;
 }
@@ -714,35 +605,14 @@ usage(void)
 	return (2);
 }
 
-static struct MHD_Daemon *
-start(int port, int threads)
-{
-	struct sockaddr_in	 sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return (MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL, NULL,
-	    on_request, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)8192,
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)4096,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_END));
-}
-
 int
 main(int argc, char **argv)
 {
+	static const struct fc_limits lim = { 8192, 4096, 120 };
 	struct MHD_Daemon	*d;
-	const union MHD_DaemonInfo *info;
 	pthread_t		 timer;
 	sigset_t		 set;
-	int			 i, sig, port = 0, threads = 2;
+	int			 i, port = 0, threads = 2;
 	const char		*log = NULL;
 
 	for (i = 1; i < argc; i++) {
@@ -765,28 +635,15 @@ main(int argc, char **argv)
 		setvbuf(fake_log, NULL, _IOLBF, 0);
 
 	/* Every thread started from here on inherits the blocked signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	fc_block_signals(&set);
 
 	pthread_cond_init(&held.cond, NULL);
 	if (state_init() == -1 || pthread_create(&timer, NULL, timer_main, NULL) != 0)
 		return (1);
-	if ((d = start(port, threads)) == NULL) {
-		fprintf(stderr, "fake_platform: cannot listen on 127.0.0.1:%d\n", port);
+	if ((d = fc_listen("fake_platform", port, threads, &lim, on_request,
+	    on_completed)) == NULL)
 		return (1);
-	}
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	printf("listening on %u\n", info != NULL ? info->port : (unsigned)port);
-	fflush(stdout);
-
-	sigdelset(&set, SIGPIPE);
-	do {
-		if (sigwait(&set, &sig) != 0)
-			sig = SIGTERM;
-	} while (sig != SIGTERM && sig != SIGINT);
+	fc_wait_stop(&set);
 
 	pthread_mutex_lock(&held.lock);
 	held.stopping = true;

@@ -53,14 +53,11 @@
  * takes references under the lock and dumps them outside it.  Keys never
  * reach the log, an answer or stderr.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <microhttpd.h>
 
@@ -70,11 +67,9 @@
 #define STRIPE_VERSION	"2025-03-31.basil"
 
 struct req {
-	char			*body;
-	size_t			 len, cap;
-	bool			 too_large;
+	struct fc_body		 body;
 	int64_t			 at_ms;		/* wall clock at receive time */
-	struct fs_reply		 reply;
+	struct fc_reply		 reply;
 	struct MHD_Connection	*conn;
 	struct fs_hold		 hold;		/* while hung (fake_stripe_hold.c) */
 	uint64_t		 idem_id;	/* key reserved while hung, or 0 */
@@ -94,9 +89,8 @@ struct idem {
 
 static struct {
 	pthread_mutex_t	 lock;
-	json_t		**log;		/* ring of log_max entries */
-	size_t		 log_max, log_head, log_n;
-	uint64_t	 seq, objects, idem_ids, dropped;
+	struct fc_ring	 log;		/* the last --log-max requests */
+	uint64_t	 seq, objects, idem_ids;
 	uint64_t	 requests, rejected, replayed, failed;
 	uint64_t	 checkout_sessions, portal_sessions;
 	struct idem	*keys;
@@ -106,7 +100,7 @@ static struct {
 	int		 fail_endpoint;	/* enum fs_endpoint, FS_NONE = all */
 	const char	*want_key;	/* argv */
 	char		**prices;	/* NULL-terminated, or NULL */
-} st = { .lock = PTHREAD_MUTEX_INITIALIZER, .log_max = 10000 };
+} st = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* ==== the store */
 
@@ -127,37 +121,19 @@ static void
 store_reset_locked(void)
 {
 	struct idem	*e;
-	size_t		 i;
 
-	for (i = 0; i < st.log_n; i++)
-		json_decref(st.log[(st.log_head + i) % st.log_max]);
-	st.log_head = st.log_n = 0;
+	fc_ring_clear(&st.log);
 	while ((e = st.keys) != NULL) {
 		st.keys = e->next;
 		idem_free(e);
 	}
 	json_decref(st.sessions);
 	st.sessions = json_array();
-	st.seq = st.dropped = st.requests = st.rejected = st.replayed = st.failed = 0;
+	st.seq = st.requests = st.rejected = st.replayed = st.failed = 0;
 	st.checkout_sessions = st.portal_sessions = 0;
 	st.fail = FS_FAIL_NONE;
 	st.fail_count = -1;
 	st.fail_endpoint = FS_NONE;
-}
-
-static void
-store_log_locked(json_t *take)
-{
-	if (take == NULL)
-		return;
-	if (st.log_n == st.log_max) {
-		json_decref(st.log[st.log_head]);
-		st.log_head = (st.log_head + 1) % st.log_max;
-		st.log_n--;
-		st.dropped++;
-	}
-	st.log[(st.log_head + st.log_n) % st.log_max] = take;
-	st.log_n++;
 }
 
 static struct idem *
@@ -220,7 +196,7 @@ take_fail_locked(enum fs_endpoint ep)
 /* ==== control API */
 
 static void
-control_mode(const char *body, size_t len, struct fs_reply *r)
+control_mode(const char *body, size_t len, struct fc_reply *r)
 {
 	json_t		*j = json_loadb(body, len, 0, NULL), *v;
 	const char	*ep = "*";
@@ -239,7 +215,7 @@ control_mode(const char *body, size_t len, struct fs_reply *r)
 	else if (strcmp(ep, "*") != 0)
 		endpoint = -2;
 	if (fail < 0 || count < -1 || count > 1000000000 || endpoint == -2) {
-		fs_reply_json(r, 400, json_pack("{s:s}", "error", "mode is {\"fail\": "
+		fc_reply_json(r, 400, json_pack("{s:s}", "error", "mode is {\"fail\": "
 		    "none|server_error|card_declined|hang, \"count\": -1 or n >= 0, "
 		    "\"endpoint\": checkout|portal|*}"));
 		json_decref(j);
@@ -251,27 +227,20 @@ control_mode(const char *body, size_t len, struct fs_reply *r)
 	st.fail_endpoint = endpoint;
 	pthread_mutex_unlock(&st.lock);
 	json_decref(j);
-	fs_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+	fc_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
 static void
-control_requests(struct MHD_Connection *conn, struct fs_reply *r)
+control_requests(struct MHD_Connection *conn, struct fc_reply *r)
 {
 	const char	*path = MHD_lookup_connection_value(conn,
 			    MHD_GET_ARGUMENT_KIND, "path");
-	json_t		*arr = json_array(), *e;
-	const char	*ep;
-	size_t		 i;
+	json_t		*arr;
 
 	pthread_mutex_lock(&st.lock);
-	for (i = 0; i < st.log_n; i++) {
-		e = st.log[(st.log_head + i) % st.log_max];
-		ep = json_string_value(json_object_get(e, "path"));
-		if (path == NULL || (ep != NULL && strcmp(ep, path) == 0))
-			json_array_append(arr, e);
-	}
+	arr = fc_ring_select(&st.log, "path", path);
 	pthread_mutex_unlock(&st.lock);
-	fs_reply_json(r, 200, arr);
+	fc_reply_json(r, 200, arr);
 }
 
 static json_t *
@@ -293,12 +262,12 @@ stats_json(void)
 	    "checkout_sessions", (json_int_t)st.checkout_sessions,
 	    "portal_sessions", (json_int_t)st.portal_sessions,
 	    "idempotency_keys", keys, "pending_keys", pending,
-	    "logged", (json_int_t)st.log_n,
+	    "logged", (json_int_t)st.log.n,
 	    "mode", "fail", fs_fail_names[st.fail], "count", (json_int_t)st.fail_count,
 	    "endpoint", st.fail_endpoint == FS_CHECKOUT ? "checkout" :
 	    st.fail_endpoint == FS_PORTAL ? "portal" : "*");
 	if (s != NULL)
-		json_object_set_new(s, "dropped", json_integer((json_int_t)st.dropped));
+		json_object_set_new(s, "dropped", json_integer((json_int_t)st.log.dropped));
 	pthread_mutex_unlock(&st.lock);
 	if (s != NULL)
 		json_object_set_new(s, "held", json_integer(fs_hold_count()));
@@ -307,7 +276,7 @@ stats_json(void)
 
 static void
 control(struct MHD_Connection *conn, const char *method, const char *path,
-    const char *body, size_t len, struct fs_reply *r)
+    const char *body, size_t len, struct fc_reply *r)
 {
 	bool	 get = strcmp(method, "GET") == 0;
 	bool	 post = strcmp(method, "POST") == 0;
@@ -317,15 +286,15 @@ control(struct MHD_Connection *conn, const char *method, const char *path,
 	else if (get && strcmp(path, "/_fake/requests") == 0)
 		control_requests(conn, r);
 	else if (get && strcmp(path, "/_fake/stats") == 0)
-		fs_reply_json(r, 200, stats_json());
+		fc_reply_json(r, 200, stats_json());
 	else if (post && strcmp(path, "/_fake/reset") == 0) {
 		pthread_mutex_lock(&st.lock);
 		store_reset_locked();
 		pthread_mutex_unlock(&st.lock);
 		fs_hold_release_all();
-		fs_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+		fc_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
 	} else
-		fs_reply_json(r, 404, json_pack("{s:s}", "error", "no such control"));
+		fc_reply_json(r, 404, json_pack("{s:s}", "error", "no such control"));
 }
 
 /* ==== the Stripe endpoints */
@@ -340,7 +309,7 @@ struct outcome {
 };
 
 static void
-retrieve(const char *path, struct fs_reply *r)
+retrieve(const char *path, struct fc_reply *r)
 {
 	const char	*id = strrchr(path, '/') + 1;
 	json_t		*s, *found = NULL;
@@ -354,7 +323,7 @@ retrieve(const char *path, struct fs_reply *r)
 		}
 	pthread_mutex_unlock(&st.lock);
 	if (found != NULL)
-		fs_reply_json(r, 200, found);
+		fc_reply_json(r, 200, found);
 	else
 		fs_error(r, 404, "invalid_request_error", "resource_missing", "id",
 		    "No such checkout.session: '%s'", id);
@@ -366,7 +335,7 @@ retrieve(const char *path, struct fs_reply *r)
  */
 static void
 replay_locked(const struct idem *e, const char *path, const char *params,
-    struct fs_reply *r, struct outcome *o)
+    struct fc_reply *r, struct outcome *o)
 {
 	if (!e->done)
 		fs_error(r, 409, "invalid_request_error", "idempotency_key_in_use", NULL,
@@ -386,9 +355,9 @@ replay_locked(const struct idem *e, const char *path, const char *params,
 		    "parameters they were first used with. Try using a key other "
 		    "than '%s' if you meant to execute a different request.", e->key);
 	else {
-		fs_reply_raw(r, e->status, "application/json", e->body, e->len);
-		fs_reply_header(r, "Idempotent-Replayed", "true");
-		fs_reply_header(r, "Original-Request", "%s", e->request_id);
+		fc_reply_raw(r, e->status, "application/json", e->body, e->len);
+		fc_reply_header(r, "Idempotent-Replayed", "true");
+		fc_reply_header(r, "Original-Request", "%s", e->request_id);
 		if (e->object_id != NULL && (o->object_id = strdup(e->object_id)) == NULL)
 			abort();
 		o->replayed = true;
@@ -398,7 +367,7 @@ replay_locked(const struct idem *e, const char *path, const char *params,
 
 /* execute_locked: a valid create request's answer — the mode's failure or the object. */
 static void
-execute_locked(struct fs_call *c, struct fs_reply *r, struct outcome *o)
+execute_locked(struct fs_call *c, struct fc_reply *r, struct outcome *o)
 {
 	json_t	*obj;
 
@@ -424,7 +393,7 @@ execute_locked(struct fs_call *c, struct fs_reply *r, struct outcome *o)
 		json_array_append(st.sessions, obj);
 	} else
 		st.portal_sessions++;
-	fs_reply_json(r, 200, obj);
+	fc_reply_json(r, 200, obj);
 }
 
 /*
@@ -437,7 +406,7 @@ static void
 create(struct req *q, struct fs_call *c, const char *key, const char *params,
     const char *request_id, struct outcome *o)
 {
-	struct fs_reply	*r = &q->reply;
+	struct fc_reply	*r = &q->reply;
 	struct idem	*e;
 
 	if (key != NULL && (*key == '\0' || strlen(key) > FS_IDEM_KEY_MAX)) {
@@ -516,7 +485,7 @@ api_request(struct req *q, const char *url, const char *method)
 	c.prices = (const char *const *)st.prices;
 	key = strcmp(method, "POST") == 0 ? MHD_lookup_connection_value(q->conn,
 	    MHD_HEADER_KIND, "Idempotency-Key") : NULL;
-	fs_form_parse(&form, q->body != NULL ? q->body : "", q->len);
+	fs_form_parse(&form, fc_body_str(&q->body), q->body.len);
 	params = fs_form_json(&form);
 	canon = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
 
@@ -524,7 +493,7 @@ api_request(struct req *q, const char *url, const char *method)
 		fs_not_found(&q->reply, method, url);
 	else if (!(o.auth_ok = fs_auth(&c, &q->reply)))
 		;
-	else if (!fs_content_type_ok(&c, q->len, &q->reply))
+	else if (!fs_content_type_ok(&c, q->body.len, &q->reply))
 		;
 	else if (c.endpoint == FS_RETRIEVE)
 		retrieve(url, &q->reply);
@@ -532,13 +501,13 @@ api_request(struct req *q, const char *url, const char *method)
 		create(q, &c, key, canon != NULL ? canon : "", request_id, &o);
 
 	if (!o.hang) {
-		fs_reply_header(&q->reply, "Request-Id", "%s", request_id);
+		fc_reply_header(&q->reply, "Request-Id", "%s", request_id);
 		ver = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
 		    "Stripe-Version");
-		fs_reply_header(&q->reply, "Stripe-Version", "%s",
+		fc_reply_header(&q->reply, "Stripe-Version", "%s",
 		    ver != NULL && strlen(ver) < 64 ? ver : STRIPE_VERSION);
 		if (key != NULL && strlen(key) <= FS_IDEM_KEY_MAX)
-			fs_reply_header(&q->reply, "Idempotency-Key", "%s", key);
+			fc_reply_header(&q->reply, "Idempotency-Key", "%s", key);
 	}
 	/* Never a header: they carry the key. */
 	rec = log_entry(q, method, url, key, params, &o);
@@ -548,7 +517,7 @@ api_request(struct req *q, const char *url, const char *method)
 		st.rejected++;
 	if (rec != NULL)
 		json_object_set_new(rec, "seq", json_integer((json_int_t)++st.seq));
-	store_log_locked(rec);
+	fc_ring_push(&st.log, rec);
 	pthread_mutex_unlock(&st.lock);
 	json_decref(params);
 	free(canon);
@@ -564,26 +533,6 @@ api_request(struct req *q, const char *url, const char *method)
 /* ==== the request handler */
 
 static enum MHD_Result
-queue_reply(struct MHD_Connection *conn, const struct fs_reply *r)
-{
-	struct MHD_Response	*resp;
-	enum MHD_Result		 ret;
-	int			 i;
-
-	resp = MHD_create_response_from_buffer(r->len, r->body != NULL ? r->body : "",
-	    MHD_RESPMEM_MUST_COPY);
-	if (resp == NULL)
-		return (MHD_NO);
-	if (r->content_type != NULL)
-		MHD_add_response_header(resp, "Content-Type", r->content_type);
-	for (i = 0; i < r->nheaders; i++)
-		MHD_add_response_header(resp, r->hname[i], r->hvalue[i]);
-	ret = MHD_queue_response(conn, r->status != 0 ? r->status : 500, resp);
-	MHD_destroy_response(resp);
-	return (ret);
-}
-
-static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req_cls)
@@ -596,24 +545,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (q == NULL) {
 		if ((q = calloc(1, sizeof(*q))) == NULL)
 			return (MHD_NO);
-		q->at_ms = fs_wall_ms();
+		q->at_ms = fc_wall_ms();
 		q->conn = conn;
 		*req_cls = q;
 		return (MHD_YES);
 	}
 	if (n > 0) {
-		if (q->len + n > BODY_MAX)
-			q->too_large = true;
-		else {
-			if (q->len + n + 1 > q->cap) {
-				q->cap = (q->len + n + 1) * 2;
-				if ((q->body = realloc(q->body, q->cap)) == NULL)
-					abort();
-			}
-			memcpy(q->body + q->len, upload_data, n);
-			q->len += n;
-			q->body[q->len] = '\0';
-		}
+		fc_body_add(&q->body, upload_data, n, BODY_MAX);
 		*upload_data_size = 0;
 		return (MHD_YES);
 	}
@@ -621,17 +559,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return (MHD_NO);
 	if (q->hold.held)
 		return (MHD_YES);
-	if (q->too_large) {
+	if (q->body.too_large) {
 		fs_error(&q->reply, 413, "invalid_request_error", NULL, NULL,
 		    "Request too large.");
-		return (queue_reply(conn, &q->reply));
+		return (fc_queue_reply(conn, &q->reply));
 	}
 	if (strncmp(url, "/_fake/", 7) == 0)
-		control(conn, method, url, q->body != NULL ? q->body : "", q->len,
+		control(conn, method, url, fc_body_str(&q->body), q->body.len,
 		    &q->reply);
 	else if (api_request(q, url, method))
 		return (MHD_YES);
-	return (queue_reply(conn, &q->reply));
+	return (fc_queue_reply(conn, &q->reply));
 }
 
 static void
@@ -647,8 +585,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		return;
 	if (q->idem_id != 0)
 		idem_drop(q->idem_id);
-	fs_reply_clear(&q->reply);
-	free(q->body);
+	fc_reply_clear(&q->reply);
+	fc_body_free(&q->body);
 	free(q);
 	*req_cls = NULL;
 }
@@ -697,47 +635,11 @@ free_prices(void)
 	st.prices = NULL;
 }
 
-static struct MHD_Daemon *
-start(int port, int threads)
-{
-	struct sockaddr_in	 sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return (MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL, NULL,
-	    on_request, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)300,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_END));
-}
-
-/* serve: block until SIGTERM or SIGINT, then close held connections and stop. */
-static void
-serve(struct MHD_Daemon *d, sigset_t *set)
-{
-	int	 sig;
-
-	sigdelset(set, SIGPIPE);
-	do {
-		if (sigwait(set, &sig) != 0)
-			sig = SIGTERM;
-	} while (sig != SIGTERM && sig != SIGINT);
-
-	fs_hold_stop();
-	MHD_stop_daemon(d);
-}
-
 int
 main(int argc, char **argv)
 {
+	static const struct fc_limits lim = { 4096, 0, 300 };
 	struct MHD_Daemon	*d;
-	const union MHD_DaemonInfo *info;
 	sigset_t		 set;
 	int			 i, port = 0, threads = 4;
 	long			 log_max = 10000;
@@ -775,8 +677,7 @@ main(int argc, char **argv)
 		free_prices();
 		return (2);
 	}
-	st.log_max = (size_t)log_max;
-	if ((st.log = calloc(st.log_max, sizeof(*st.log))) == NULL)
+	if (fc_ring_init(&st.log, (size_t)log_max) == -1)
 		return (1);
 	json_object_seed(0);
 	pthread_mutex_lock(&st.lock);
@@ -784,32 +685,25 @@ main(int argc, char **argv)
 	pthread_mutex_unlock(&st.lock);
 
 	/* Every thread started from here on inherits the blocked signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	fc_block_signals(&set);
 
 	if (!fs_hold_start()) {
 		perror("fake_stripe: watcher");
 		return (1);
 	}
-	if ((d = start(port, threads)) == NULL) {
-		fprintf(stderr, "fake_stripe: cannot listen on 127.0.0.1:%d\n", port);
+	if ((d = fc_listen("fake_stripe", port, threads, &lim, on_request,
+	    on_completed)) == NULL)
 		return (1);
-	}
-	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	printf("listening on %u\n", info != NULL ? info->port : (unsigned)port);
-	fflush(stdout);
-
-	serve(d, &set);
+	fc_wait_stop(&set);
+	fs_hold_stop();
+	MHD_stop_daemon(d);
 	pthread_mutex_lock(&st.lock);
 	store_reset_locked();
 	json_decref(st.sessions);
 	st.sessions = NULL;
 	pthread_mutex_unlock(&st.lock);
 	free_prices();
-	free(st.log);
+	fc_ring_free(&st.log);
 	fs_hold_free();
 	return (0);
 }

@@ -11,8 +11,8 @@
  * not: the failure "hang").  The "mode" is the failure a test asked for
  * (POST /_fake/mode).
  *
- * Memory: a reply owns its body and headers (fs_reply_clear frees them); a
- * form owns its decoded names and values (fs_form_clear); a call borrows
+ * Memory: a reply owns its body and headers (fc_reply_clear, fake_common.h);
+ * a form owns its decoded names and values (fs_form_clear); a call borrows
  * everything it points to from the request that made it.
  */
 #ifndef CAAS_FAKE_STRIPE_H
@@ -23,6 +23,8 @@
 #include <stdint.h>
 
 #include <jansson.h>
+
+#include "fake_common.h"
 
 enum fs_endpoint {
 	FS_CHECKOUT,		/* POST /v1/checkout/sessions */
@@ -42,18 +44,7 @@ enum fs_fail {
 
 extern const char *const fs_fail_names[FS_NFAILS];
 
-#define FS_MAX_HEADERS	8
 #define FS_IDEM_KEY_MAX	255	/* Stripe's limit on an Idempotency-Key */
-
-struct fs_reply {
-	unsigned int	 status;
-	char		*body;		/* malloc'd, may be NULL */
-	size_t		 len;
-	const char	*content_type;	/* static */
-	char		*hname[FS_MAX_HEADERS];
-	char		*hvalue[FS_MAX_HEADERS];
-	int		 nheaders;
-};
 
 struct fs_param {
 	char		*name;		/* decoded: "line_items[0][price]" */
@@ -100,15 +91,9 @@ int64_t	fs_hold_count(void);
 void	fs_hold_stop(void);		/* join the watcher, release all */
 void	fs_hold_free(void);		/* after the daemon stopped */
 
-/* ---- replies */
-void	fs_reply_clear(struct fs_reply *);
-void	fs_reply_json(struct fs_reply *, unsigned int status, json_t *take);
-void	fs_reply_raw(struct fs_reply *, unsigned int status, const char *ctype,
-	    const char *body, size_t len);
-void	fs_reply_header(struct fs_reply *, const char *name, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-/* Stripe's error body {"error":{type, code, message, param[, doc_url]}}. */
-void	fs_error(struct fs_reply *, unsigned int status, const char *type,
+/* ---- Stripe's error body {"error":{type, code, message, param[, doc_url]}}
+ * (replies: fake_common.h). */
+void	fs_error(struct fc_reply *, unsigned int status, const char *type,
 	    const char *code, const char *param, const char *fmt, ...)
 	    __attribute__((format(printf, 6, 7)));
 
@@ -125,22 +110,21 @@ json_t	*fs_json_text(const char *s);
 /* ---- the API (fake_stripe_api.c, like the replies above) */
 enum fs_endpoint fs_route(const char *method, const char *path);
 /* fs_not_found: 404 "Unrecognized request URL (METHOD: PATH)". */
-void	fs_not_found(struct fs_reply *, const char *method, const char *path);
+void	fs_not_found(struct fc_reply *, const char *method, const char *path);
 /* fs_auth: true when the credentials pass (c->livemode set); else r holds the 401. */
-bool	fs_auth(struct fs_call *c, struct fs_reply *r);
+bool	fs_auth(struct fs_call *c, struct fc_reply *r);
 /* fs_content_type_ok: false (r holds the 400) for a body that is not form-encoded. */
 bool	fs_content_type_ok(const struct fs_call *c, size_t body_len,
-	    struct fs_reply *r);
+	    struct fc_reply *r);
 /* fs_validate: true when the parameters pass; else r holds Stripe's 400. */
-bool	fs_validate(const struct fs_call *c, struct fs_reply *r);
+bool	fs_validate(const struct fs_call *c, struct fc_reply *r);
 /* The objects a valid call creates; seq makes the id unique.  Caller owns. */
 json_t	*fs_checkout_session(const struct fs_call *c, uint64_t seq);
 json_t	*fs_portal_session(const struct fs_call *c, uint64_t seq);
 /* fs_fail_reply: the error answer of a failure (not none or hang). */
-void	fs_fail_reply(enum fs_fail f, struct fs_reply *r);
+void	fs_fail_reply(enum fs_fail f, struct fc_reply *r);
 int	fs_fail_of(const char *name);		/* -1 when unknown */
 /* fs_random_id: prefix + n random characters of [A-Za-z0-9]; caller frees. */
 char	*fs_random_id(const char *prefix, size_t n);
-int64_t	fs_wall_ms(void);
 
 #endif /* CAAS_FAKE_STRIPE_H */

@@ -11,7 +11,7 @@
  * A key is never echoed: a wrong one reads "Invalid API Key provided:
  * sk_test_****" (its well-known prefix only).
  *
- * Memory: every function here fills a caller's reply (fs_reply_clear frees
+ * Memory: every function here fills a caller's reply (fc_reply_clear frees
  * it) or returns a new JSON value or string the caller owns; nothing is
  * kept.  No state, no locks: safe from any thread.
  */
@@ -87,15 +87,6 @@ fs_fail_of(const char *name)
 	return (-1);
 }
 
-int64_t
-fs_wall_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 char *
 fs_random_id(const char *prefix, size_t n)
 {
@@ -120,65 +111,9 @@ fs_random_id(const char *prefix, size_t n)
 
 /* ==== replies */
 
-void
-fs_reply_clear(struct fs_reply *r)
-{
-	int	 i;
-
-	free(r->body);
-	for (i = 0; i < r->nheaders; i++) {
-		free(r->hname[i]);
-		free(r->hvalue[i]);
-	}
-	memset(r, 0, sizeof(*r));
-}
-
-void
-fs_reply_raw(struct fs_reply *r, unsigned int status, const char *ctype,
-    const char *body, size_t len)
-{
-	fs_reply_clear(r);
-	r->status = status;
-	r->content_type = ctype;
-	if ((r->body = malloc(len + 1)) == NULL)
-		abort();
-	memcpy(r->body, body, len);
-	r->body[len] = '\0';
-	r->len = len;
-}
-
-void
-fs_reply_json(struct fs_reply *r, unsigned int status, json_t *take)
-{
-	char	*s = take != NULL ? json_dumps(take, JSON_COMPACT) : NULL;
-
-	json_decref(take);
-	if (s == NULL) {
-		static const char oops[] = "{\"error\":{\"type\":\"api_error\","
-		    "\"message\":\"fake_stripe: cannot build the answer\"}}";
-		fs_reply_raw(r, 500, "application/json", oops, sizeof(oops) - 1);
-		return;
-	}
-	fs_reply_raw(r, status, "application/json", s, strlen(s));
-	free(s);
-}
-
-void
-fs_reply_header(struct fs_reply *r, const char *name, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*v;
-
-	if (r->nheaders == FS_MAX_HEADERS)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&v, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	if ((r->hname[r->nheaders] = strdup(name)) == NULL)
-		abort();
-	r->hvalue[r->nheaders++] = v;
-}
+/* The 500 answered when a JSON reply cannot be built (fake_common.h). */
+const char fc_json_error[] = "{\"error\":{\"type\":\"api_error\","
+    "\"message\":\"fake_stripe: cannot build the answer\"}}";
 
 static json_t *
 str_or_null(const char *s)
@@ -208,7 +143,7 @@ error_json(const char *type, const char *code, const char *param, const char *ms
 }
 
 void
-fs_error(struct fs_reply *r, unsigned int status, const char *type,
+fs_error(struct fc_reply *r, unsigned int status, const char *type,
     const char *code, const char *param, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -221,11 +156,11 @@ fs_error(struct fs_reply *r, unsigned int status, const char *type,
 	va_end(ap);
 	e = error_json(type, code, param, msg);
 	free(msg);
-	fs_reply_json(r, status, json_pack("{s:o}", "error", e));
+	fc_reply_json(r, status, json_pack("{s:o}", "error", e));
 }
 
 void
-fs_fail_reply(enum fs_fail f, struct fs_reply *r)
+fs_fail_reply(enum fs_fail f, struct fc_reply *r)
 {
 	json_t	*e;
 
@@ -233,7 +168,7 @@ fs_fail_reply(enum fs_fail f, struct fs_reply *r)
 		e = error_json("card_error", "card_declined", NULL,
 		    "Your card was declined.");
 		json_object_set_new(e, "decline_code", json_string("generic_decline"));
-		fs_reply_json(r, 402, json_pack("{s:o}", "error", e));
+		fc_reply_json(r, 402, json_pack("{s:o}", "error", e));
 		return;
 	}
 	fs_error(r, 500, "api_error", NULL, NULL, "An unknown error occurred");
@@ -262,7 +197,7 @@ fs_route(const char *method, const char *path)
 }
 
 void
-fs_not_found(struct fs_reply *r, const char *method, const char *path)
+fs_not_found(struct fc_reply *r, const char *method, const char *path)
 {
 	fs_error(r, 404, "invalid_request_error", NULL, NULL,
 	    "Unrecognized request URL (%s: %s). Please see https://stripe.com/docs "
@@ -357,7 +292,7 @@ key_shape_ok(const char *key)
 }
 
 bool
-fs_auth(struct fs_call *c, struct fs_reply *r)
+fs_auth(struct fs_call *c, struct fc_reply *r)
 {
 	char	 key[512];
 	int	 got = key_of(c->authorization, key, sizeof(key));
@@ -378,13 +313,13 @@ fs_auth(struct fs_call *c, struct fs_reply *r)
 		fs_error(r, 401, "invalid_request_error", NULL, NULL,
 		    "Invalid API Key provided: %s****",
 		    got == 1 ? key_prefix(key) : "");
-	fs_reply_header(r, "WWW-Authenticate", "Basic realm=\"Stripe\"");
+	fc_reply_header(r, "WWW-Authenticate", "Basic realm=\"Stripe\"");
 	explicit_bzero(key, sizeof(key));
 	return (false);
 }
 
 bool
-fs_content_type_ok(const struct fs_call *c, size_t body_len, struct fs_reply *r)
+fs_content_type_ok(const struct fs_call *c, size_t body_len, struct fc_reply *r)
 {
 	static const char	 form[] = "application/x-www-form-urlencoded";
 	const char		*ct = c->content_type;
@@ -424,7 +359,7 @@ match(const char *pat, const char *name)
 }
 
 static bool
-known_params(const struct fs_call *c, const char *const *known, struct fs_reply *r)
+known_params(const struct fs_call *c, const char *const *known, struct fc_reply *r)
 {
 	size_t	 i;
 	int	 k;
@@ -445,7 +380,7 @@ known_params(const struct fs_call *c, const char *const *known, struct fs_reply 
 
 /* required: the non-empty value of name, or NULL with Stripe's 400 in r. */
 static const char *
-required(const struct fs_call *c, const char *name, struct fs_reply *r)
+required(const struct fs_call *c, const char *name, struct fc_reply *r)
 {
 	const char	*v = fs_form_get(c->form, name);
 
@@ -465,7 +400,7 @@ required(const struct fs_call *c, const char *name, struct fs_reply *r)
 
 /* url_ok: an absolute http(s) URL with a host, as Stripe requires. */
 static bool
-url_ok(const struct fs_call *c, const char *name, const char *v, struct fs_reply *r)
+url_ok(const struct fs_call *c, const char *name, const char *v, struct fc_reply *r)
 {
 	const char	*host = NULL;
 
@@ -482,7 +417,7 @@ url_ok(const struct fs_call *c, const char *name, const char *v, struct fs_reply
 }
 
 static bool
-positive_int(const char *name, const char *v, struct fs_reply *r)
+positive_int(const char *name, const char *v, struct fc_reply *r)
 {
 	const char	*p = v;
 
@@ -497,7 +432,7 @@ positive_int(const char *name, const char *v, struct fs_reply *r)
 
 static bool
 price_ok(const struct fs_call *c, const char *name, const char *v,
-    struct fs_reply *r)
+    struct fc_reply *r)
 {
 	int	 i;
 
@@ -512,7 +447,7 @@ price_ok(const struct fs_call *c, const char *name, const char *v,
 }
 
 static bool
-customer_ok(const char *v, struct fs_reply *r)
+customer_ok(const char *v, struct fc_reply *r)
 {
 	if (strncmp(v, "cus_", 4) == 0 && v[4] != '\0')
 		return (true);
@@ -523,7 +458,7 @@ customer_ok(const char *v, struct fs_reply *r)
 
 /* line_items: every line_items[i] (0 .. the highest i given) has a price and a quantity. */
 static bool
-line_items(const struct fs_call *c, struct fs_reply *r)
+line_items(const struct fs_call *c, struct fc_reply *r)
 {
 	char		 name[64];
 	const char	*v;
@@ -551,7 +486,7 @@ line_items(const struct fs_call *c, struct fs_reply *r)
 }
 
 static bool
-checkout_validate(const struct fs_call *c, struct fs_reply *r)
+checkout_validate(const struct fs_call *c, struct fc_reply *r)
 {
 	const char	*mode, *v, *cus, *email;
 
@@ -598,7 +533,7 @@ checkout_validate(const struct fs_call *c, struct fs_reply *r)
 }
 
 static bool
-portal_validate(const struct fs_call *c, struct fs_reply *r)
+portal_validate(const struct fs_call *c, struct fc_reply *r)
 {
 	const char	*v;
 
@@ -612,7 +547,7 @@ portal_validate(const struct fs_call *c, struct fs_reply *r)
 }
 
 bool
-fs_validate(const struct fs_call *c, struct fs_reply *r)
+fs_validate(const struct fs_call *c, struct fc_reply *r)
 {
 	switch (c->endpoint) {
 	case FS_CHECKOUT:
