@@ -244,6 +244,52 @@ poll_async(struct queue *q, PGresult **out, struct queue_error *qerr)
 	return (QUEUE_OK);
 }
 
+/*
+ * send_batch sends statement s with (this dispatcher's name, the JSON
+ * array in b) asynchronously, or refuses when building b ran out of memory
+ * (built == -1).  b is freed either way.
+ */
+static int
+send_batch(struct queue *q, enum stmt s, struct buf *b, int built,
+    struct queue_error *qerr)
+{
+	const char	*values[2];
+	int		 rc;
+
+	if (built == -1) {
+		buf_cleanup(b);
+		memset(qerr, 0, sizeof(*qerr));
+		snprintf(qerr->sqlstate, sizeof(qerr->sqlstate), "53200");
+		snprintf(qerr->message, sizeof(qerr->message), "out of memory");
+		return (QUEUE_REFUSED);
+	}
+	values[0] = q->name;
+	values[1] = b->data;
+	rc = send_async(q, s, values, qerr);
+	buf_cleanup(b);
+	return (rc);
+}
+
+/*
+ * poll_batch: poll_async for a batch call whose one row is a JSON array;
+ * *json and *len point into *r (the caller clears it) once it is in, at
+ * "[]" when the row is missing.
+ */
+static int
+poll_batch(struct queue *q, PGresult **r, const char **json, size_t *len,
+    bool *ready, struct queue_error *qerr)
+{
+	int	 rc;
+
+	*ready = false;
+	if ((rc = poll_async(q, r, qerr)) != QUEUE_OK || *r == NULL)
+		return (rc);
+	*json = PQntuples(*r) == 1 ? PQgetvalue(*r, 0, 0) : "[]";
+	*len = PQntuples(*r) == 1 ? (size_t)PQgetlength(*r, 0, 0) : 2;
+	*ready = true;
+	return (QUEUE_OK);
+}
+
 static const char *
 jstr(json_t *o, const char *key)
 {
@@ -501,22 +547,9 @@ queue_record_send(struct queue *q, const struct queue_outcome *out, size_t n,
     struct queue_error *qerr)
 {
 	struct buf	 b;
-	const char	*values[2];
-	int		 rc;
 
 	buf_init(&b);
-	if (outcomes_json(&b, out, n) == -1) {
-		buf_cleanup(&b);
-		memset(qerr, 0, sizeof(*qerr));
-		snprintf(qerr->sqlstate, sizeof(qerr->sqlstate), "53200");
-		snprintf(qerr->message, sizeof(qerr->message), "out of memory");
-		return (QUEUE_REFUSED);
-	}
-	values[0] = q->name;
-	values[1] = b.data;
-	rc = send_async(q, ST_RECORD_BATCH, values, qerr);
-	buf_cleanup(&b);
-	return (rc);
+	return (send_batch(q, ST_RECORD_BATCH, &b, outcomes_json(&b, out, n), qerr));
 }
 
 int
@@ -524,15 +557,14 @@ queue_record_poll(struct queue *q, struct queue_recorded *res, size_t n,
     bool *ready, struct queue_error *qerr)
 {
 	PGresult	*r;
+	const char	*json;
+	size_t		 len;
 	int		 rc;
 
-	*ready = false;
-	if ((rc = poll_async(q, &r, qerr)) != QUEUE_OK || r == NULL)
+	if ((rc = poll_batch(q, &r, &json, &len, ready, qerr)) != QUEUE_OK || !*ready)
 		return (rc);
-	results_read(PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "[]",
-	    PQntuples(r) == 1 ? (size_t)PQgetlength(r, 0, 0) : 2, res, n);
+	results_read(json, len, res, n);
 	PQclear(r);
-	*ready = true;
 	return (QUEUE_OK);
 }
 
@@ -922,23 +954,10 @@ queue_ai_result_send(struct queue *q, const struct queue_ai_outcome *out,
     size_t n, struct queue_error *qerr)
 {
 	struct buf	 b;
-	const char	*values[2];
-	int		 rc;
 
-	buf_init(&b);
-	if (queue_ai_outcomes_json(&b, out, n) == -1) {
-		buf_cleanup(&b);
-		memset(qerr, 0, sizeof(*qerr));
-		snprintf(qerr->sqlstate, sizeof(qerr->sqlstate), "53200");
-		snprintf(qerr->message, sizeof(qerr->message), "out of memory");
-		return (QUEUE_REFUSED);
-	}
-	values[0] = q->name;
-	values[1] = b.data;
-	rc = send_async(q, ST_AI_RESULT_BATCH, values, qerr);
 	/* The body holds generated text, not secrets: no wipe needed. */
-	buf_cleanup(&b);
-	return (rc);
+	buf_init(&b);
+	return (send_batch(q, ST_AI_RESULT_BATCH, &b, queue_ai_outcomes_json(&b, out, n), qerr));
 }
 
 int
@@ -946,14 +965,13 @@ queue_ai_result_poll(struct queue *q, struct queue_ai_recorded *res, size_t n,
     bool *ready, struct queue_error *qerr)
 {
 	PGresult	*r;
+	const char	*json;
+	size_t		 len;
 	int		 rc;
 
-	*ready = false;
-	if ((rc = poll_async(q, &r, qerr)) != QUEUE_OK || r == NULL)
+	if ((rc = poll_batch(q, &r, &json, &len, ready, qerr)) != QUEUE_OK || !*ready)
 		return (rc);
-	queue_ai_results_read(PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "[]",
-	    PQntuples(r) == 1 ? (size_t)PQgetlength(r, 0, 0) : 2, res, n);
+	queue_ai_results_read(json, len, res, n);
 	PQclear(r);
-	*ready = true;
 	return (QUEUE_OK);
 }
