@@ -6,8 +6,9 @@
  *   - a call is sent only while the lease has room for a whole call
  *     (request_timeout_ms and a margin); otherwise the job is given back
  *     (requeue at once): nothing of it is stored, re-running is safe;
- *   - a call not answered by its deadline (request_timeout_ms) is
- *     cancelled and classified as any unanswered request (a timeout);
+ *   - a call carries its own whole-transfer limit (request_timeout_ms,
+ *     http_call.timeout_ms): the transport ends it, and the answer-less
+ *     response is classified as any unanswered request (a timeout);
  *   - AI_RETRY: the same provider again after max(hint, backoff with
  *     jitter) while it has attempts left and its hint, if any, is within
  *     retry_hint_max_ms; otherwise, and for AI_FALLBACK at once, the next
@@ -406,35 +407,6 @@ on_answer(struct http_call *call, const struct adapter_response *resp)
 	answered(job->ai, job, resp);
 }
 
-static const char *
-no_header(const struct adapter_response *resp, const char *name)
-{
-	(void)resp;
-	(void)name;
-	return (NULL);
-}
-
-/* time_out gives job's call up at its deadline. */
-static void
-time_out(struct ai *ai, struct ai_job *job)
-{
-	struct adapter_response	 resp;
-	char			 why[96];
-
-	ai->http.cancel(ai->http.ctx, &job->call);
-	snprintf(why, sizeof(why), "no response within %d ms (request sent)",
-	    ai->p.request_timeout_ms);
-	memset(&resp, 0, sizeof(resp));
-	resp.status = 0;
-	resp.sent = true;
-	resp.timed_out = true;
-	resp.transport_error = why;
-	resp.body = "";
-	resp.now_ms = now_wall(ai);
-	resp.header = no_header;
-	answered(ai, job, &resp);
-}
-
 /* call_start builds and sends job's next call. */
 static void
 call_start(struct ai *ai, struct ai_job *job, int64_t now)
@@ -464,7 +436,6 @@ call_start(struct ai *ai, struct ai_job *job, int64_t now)
 	ai->stats.calls++;
 	job->sent_at = now;
 	job->sent_wall = now_wall(ai);
-	job->deadline = now + ai->p.request_timeout_ms;
 	if (ai->http.send(ai->http.ctx, &job->call, err, sizeof(err)) == -1) {
 		http_call_reset(&job->call);
 		local_failure(ai, job, AI_RETRY, "network", err, now);
@@ -482,9 +453,6 @@ ai_run(struct ai *ai)
 	if (ai->stopping)
 		return;
 	now = now_mono(ai);
-	TAILQ_FOREACH_SAFE(job, &ai->lists[AI_JOB_HTTP], link, tmp)
-		if (job->deadline <= now)
-			time_out(ai, job);
 	TAILQ_FOREACH_SAFE(job, &ai->lists[AI_JOB_READY], link, tmp)
 		if (job->wake_at <= now)
 			call_start(ai, job, now);
@@ -506,9 +474,6 @@ ai_next_step(const struct ai *ai)
 		TAILQ_FOREACH(job, &ai->lists[AI_JOB_READY], link)
 			if (next == -1 || job->wake_at < next)
 				next = job->wake_at;
-		TAILQ_FOREACH(job, &ai->lists[AI_JOB_HTTP], link)
-			if (next == -1 || job->deadline < next)
-				next = job->deadline;
 	}
 	if (ai->counts[AI_JOB_DONE] > 0 && held(ai) &&
 	    (next == -1 || ai->record_hold_until < next))

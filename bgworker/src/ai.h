@@ -16,7 +16,8 @@
  *
  * Job phases, each a list of struct ai_job:
  *   READY     wait until wake_at, then build and send the next call;
- *   HTTP      a call is in flight (given up at its deadline);
+ *   HTTP      a call is in flight (the transport ends it after
+ *             request_timeout_ms: http_call.timeout_ms);
  *   DONE      the outcome is decided (success, failure or requeue),
  *             waiting to be recorded;
  *   RECORDING its outcome is in the ai_job_result_batch call in flight
@@ -111,7 +112,6 @@ struct ai_job {
 	int64_t			 lease_until;	/* monotonic ms, our estimate */
 	int64_t			 sent_at;	/* monotonic ms (HTTP) */
 	int64_t			 sent_wall;
-	int64_t			 deadline;	/* monotonic ms: give the call up */
 	struct http_call	 call;
 	struct ai_result	 res;		/* the last answer */
 
@@ -213,7 +213,7 @@ int	ai_flush(struct ai *ai);
  */
 void	ai_collect(struct ai *ai);
 
-/* Monotonic ms of the next READY call, call deadline or held write; -1. */
+/* Monotonic ms of the next READY call or held write; -1. */
 int64_t	ai_next_step(const struct ai *ai);
 /* ai_to_record: outcomes wait and could be sent now. */
 bool	ai_to_record(const struct ai *ai);
