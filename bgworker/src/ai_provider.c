@@ -465,12 +465,6 @@ number_with_unit(const char *value, const char *unit)
 	return (ai_parse_duration_ms(tmp));
 }
 
-static const char *
-header(const struct adapter_response *resp, const char *name)
-{
-	return (resp->header != NULL ? resp->header(resp, name) : NULL);
-}
-
 /* try_again_in: "… try again in 41.724s." / "in 20 seconds" → ms, or -1. */
 static int64_t
 try_again_in(const char *text)
@@ -524,9 +518,9 @@ reset_hint(const struct adapter_response *resp)
 	const char *rem;
 
 	for (i = 0; i < 2; i++) {
-		if ((v = number_with_unit(header(resp, names[i][1]), "s")) < 0)
+		if ((v = number_with_unit(adapters_header(resp, names[i][1]), "s")) < 0)
 			continue;
-		rem = header(resp, names[i][0]);
+		rem = adapters_header(resp, names[i][0]);
 		if (rem != NULL && adapters_parse_uint(rem, INT64_C(1) << 40) == 0 &&
 		    v > exhausted)
 			exhausted = v;
@@ -545,12 +539,13 @@ static int64_t
 retry_hint(const struct adapter_response *resp, int64_t retry_info,
     const char *message)
 {
-	int64_t	 v;
+	const char	*after = adapters_header(resp, "retry-after");
+	int64_t		 v;
 
-	if ((v = number_with_unit(header(resp, "retry-after-ms"), "ms")) < 0 &&
-	    (v = adapters_parse_retry_after(header(resp, "retry-after"),
-	    resp->now_ms)) < 0 &&
-	    (v = number_with_unit(header(resp, "retry-after"), "s")) < 0 &&
+	/* Retry-After: whole seconds or an HTTP date, else decimal seconds. */
+	if ((v = number_with_unit(adapters_header(resp, "retry-after-ms"), "ms")) < 0 &&
+	    (v = adapters_parse_retry_after(after, resp->now_ms)) < 0 &&
+	    (v = number_with_unit(after, "s")) < 0 &&
 	    (v = retry_info) < 0 &&
 	    (v = try_again_in(message)) < 0 &&
 	    (v = reset_hint(resp)) < 0)

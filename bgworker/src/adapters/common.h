@@ -86,6 +86,8 @@ int64_t	adapters_parse_uint(const char *s, int64_t max);
  * already past), or -1 when there is none.
  */
 int64_t	adapters_retry_after_ms(const struct adapter_response *);
+/* adapters_header: resp's header name (case-insensitive), or NULL. */
+const char *adapters_header(const struct adapter_response *, const char *name);
 /* Retry-After's value alone: ms from now_ms, or -1 when unparseable. */
 int64_t	adapters_parse_retry_after(const char *value, int64_t now_ms);
 /* An epoch-seconds reset time: ms from now_ms (>= 0), or -1. */

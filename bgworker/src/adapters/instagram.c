@@ -163,8 +163,7 @@ graph_read(const struct adapter_response *resp, const char *secret,
 static int64_t
 buc_wait_ms(const struct adapter_response *resp)
 {
-	const char	*v = resp->header != NULL ?
-	    resp->header(resp, "x-business-use-case-usage") : NULL;
+	const char	*v = adapters_header(resp, "x-business-use-case-usage");
 	json_t		*root, *arr, *item;
 	const char	*key;
 	size_t		 i;

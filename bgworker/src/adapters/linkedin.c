@@ -147,8 +147,7 @@ static void
 linkedin_accepted(const struct adapter_post *post,
     const struct adapter_response *resp, struct adapter_result *result)
 {
-	const char	*urn = resp->header != NULL ?
-	    resp->header(resp, "x-restli-id") : NULL;
+	const char	*urn = adapters_header(resp, "x-restli-id");
 
 	if (!adapters_id_copy(result->remote_id, sizeof(result->remote_id), urn)) {
 		adapters_result_set(result, ADAPTER_UNKNOWN,

@@ -169,8 +169,8 @@ adapters_parse_epoch_reset(const char *value, int64_t now_ms)
 	return (t > 0 ? t : 0);
 }
 
-static const char *
-header(const struct adapter_response *resp, const char *name)
+const char *
+adapters_header(const struct adapter_response *resp, const char *name)
 {
 	return (resp->header != NULL ? resp->header(resp, name) : NULL);
 }
@@ -184,11 +184,11 @@ static int64_t
 exhausted_reset(const struct adapter_response *resp, const char *remaining,
     const char *reset, bool absent_counts)
 {
-	const char	*left = header(resp, remaining);
+	const char	*left = adapters_header(resp, remaining);
 
 	if (left == NULL ? !absent_counts : adapters_parse_uint(left, 1) != 0)
 		return (-1);
-	return (adapters_parse_epoch_reset(header(resp, reset), resp->now_ms));
+	return (adapters_parse_epoch_reset(adapters_header(resp, reset), resp->now_ms));
 }
 
 int64_t
@@ -197,7 +197,7 @@ adapters_retry_after_ms(const struct adapter_response *resp)
 	int64_t	 hint[4], best = -1;
 	size_t	 i;
 
-	hint[0] = adapters_parse_retry_after(header(resp, "retry-after"),
+	hint[0] = adapters_parse_retry_after(adapters_header(resp, "retry-after"),
 	    resp->now_ms);
 	hint[1] = exhausted_reset(resp, "x-rate-limit-remaining",
 	    "x-rate-limit-reset", true);
