@@ -422,23 +422,34 @@ queue_claim_poll(struct queue *q, queue_post_fn fn, void *arg, bool *ready,
 	return (QUEUE_OK);
 }
 
-int
-queue_next_due(struct queue *q, int64_t *delay_us, bool *none,
+/*
+ * next_due runs statement s, whose one value is an integer delay (its unit
+ * is the statement's) or NULL when nothing waits.
+ */
+static int
+next_due(struct queue *q, enum stmt s, int64_t *delay, bool *none,
     struct queue_error *qerr)
 {
 	PGresult	*r;
 	int		 rc;
 
 	*none = true;
-	*delay_us = 0;
-	if ((rc = run(q, ST_NEXT_DUE, NULL, NULL, NULL, &r, qerr)) != QUEUE_OK)
+	*delay = 0;
+	if ((rc = run(q, s, NULL, NULL, NULL, &r, qerr)) != QUEUE_OK)
 		return (rc);
 	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
 		*none = false;
-		*delay_us = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		*delay = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	}
 	PQclear(r);
 	return (QUEUE_OK);
+}
+
+int
+queue_next_due(struct queue *q, int64_t *delay_us, bool *none,
+    struct queue_error *qerr)
+{
+	return (next_due(q, ST_NEXT_DUE, delay_us, none, qerr));
 }
 
 void
@@ -818,19 +829,7 @@ int
 queue_ai_next_due(struct queue *q, int64_t *delay_ms, bool *none,
     struct queue_error *qerr)
 {
-	PGresult	*r;
-	int		 rc;
-
-	*none = true;
-	*delay_ms = 0;
-	if ((rc = run(q, ST_AI_NEXT_DUE, NULL, NULL, NULL, &r, qerr)) != QUEUE_OK)
-		return (rc);
-	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-		*none = false;
-		*delay_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	}
-	PQclear(r);
-	return (QUEUE_OK);
+	return (next_due(q, ST_AI_NEXT_DUE, delay_ms, none, qerr));
 }
 
 /* json_field appends ,"key":"value" (value escaped) unless value is NULL. */
