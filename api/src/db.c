@@ -326,32 +326,6 @@ db_query_as(struct api_request *req, struct api_response *resp, enum db_role rol
 	return (0);
 }
 
-bool
-db_ping(void)
-{
-	PGconn		*c = conn_get();
-	PGresult	*r;
-	bool		 ok;
-
-	if (c == NULL)
-		return (false);
-	r = PQexec(c, "SELECT 1");
-	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-	PQclear(r);
-	if (!ok && PQstatus(c) != CONNECTION_OK) {
-		/* A connection dropped by a restart: reconnect once, as begin_as. */
-		db_thread_cleanup();
-		if ((c = conn_get()) != NULL) {
-			r = PQexec(c, "SELECT 1");
-			ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-			PQclear(r);
-		}
-	}
-	if (!ok)
-		db_thread_cleanup();
-	return (ok);
-}
-
 int
 db_startup_query(const char *sql, int nparams, const char *const *params,
     char **out, char *err, size_t errlen)

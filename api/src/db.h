@@ -69,9 +69,6 @@ int	db_query_as(struct api_request *req, struct api_response *resp,
 int	db_startup_query(const char *sql, int nparams, const char *const *params,
 	    char **out, char *err, size_t errlen);
 
-/* True when a connection can be made and answers SELECT 1 (health). */
-bool	db_ping(void);
-
 /* Closes this thread's connection (thread exit). */
 void	db_thread_cleanup(void);
 

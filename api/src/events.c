@@ -911,14 +911,3 @@ events_waiter_close(struct events_waiter *w)
 		wake_listener();	/* UNLISTEN */
 	free(w);
 }
-
-long
-events_waiter_count(void)
-{
-	long	 n;
-
-	pthread_mutex_lock(&ev.lock);
-	n = ev.nwaiters;
-	pthread_mutex_unlock(&ev.lock);
-	return (n);
-}

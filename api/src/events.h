@@ -135,7 +135,4 @@ bool	events_waiter_suspend(struct events_waiter *w);
  */
 void	events_waiter_close(struct events_waiter *w);
 
-/* events_waiter_count: waiters registered now. */
-long	events_waiter_count(void);
-
 #endif /* CAAS_EVENTS_H */

@@ -64,6 +64,12 @@ router_uuid_valid(const char *s, size_t len)
 	return (true);
 }
 
+bool
+router_uuid_text(const char *s)
+{
+	return (s != NULL && router_uuid_valid(s, strlen(s)));
+}
+
 /* all_of is true when s[0..len) is 1..max bytes, each in the set. */
 static bool
 all_of(const char *s, size_t len, size_t max, const char *set)

@@ -42,6 +42,8 @@ int	router_lookup(const struct api_route *table, const char *method,
 
 /* router_uuid_valid: s[0..len) is 8-4-4-4-12 hex digits, either case. */
 bool	router_uuid_valid(const char *s, size_t len);
+/* router_uuid_text: the same for a string; false for NULL. */
+bool	router_uuid_text(const char *s);
 
 /* router_param_kind says how a {name} parameter is validated. */
 enum router_param_kind	router_param_kind(const char *name, size_t len);

@@ -51,13 +51,6 @@ struct job_wait {
 
 /* ------------------------------------------------------------ helpers */
 
-/* uuid_text: 8-4-4-4-12 hex digits, either case (as the router takes). */
-static bool
-uuid_text(const char *s)
-{
-	return (s != NULL && router_uuid_valid(s, strlen(s)));
-}
-
 /*
  * job_field copies a string field of the job JSON text into the arena, or
  * NULL when the text does not parse or the field is not a string.
@@ -109,7 +102,7 @@ body_org(struct api_request *req, json_t *root)
 	json_t		*v = json_object_get(root, "org_id");
 	const char	*org;
 
-	if (!json_is_string(v) || !uuid_text(json_string_value(v)))
+	if (!json_is_string(v) || !router_uuid_text(json_string_value(v)))
 		return (NULL);
 	org = arena_strndup(req->arena, json_string_value(v), API_UUID_LEN);
 	json_object_del(root, "org_id");
@@ -240,30 +233,43 @@ job_wait_free(void *cls)
 	jw->w = NULL;
 }
 
+/* lower_hex: c in lower case ('A'..'F' → 'a'..'f'; uuids only). */
+static char
+lower_hex(char c)
+{
+	return ((char)(c >= 'A' && c <= 'F' ? c + 32 : c));
+}
+
 /*
  * wait_begin registers the long-poll's waiter on the job's organisation
- * channel, matching the job's ai_job.state events.  Returns the state
- * (kept in resp across calls), or NULL when no waiter can be had now
+ * channel, matching the job's ai_job.state events.  The ids are the
+ * route's {org} and {job} (uuids the router checked; the database read
+ * found the job), in lower case as the database spells them.  Returns the
+ * state (kept in resp across calls), or NULL when no waiter can be had now
  * (max_event_streams waiting, shutting down): then answer at once.
  */
 static struct job_wait *
-wait_begin(struct api_request *req, struct api_response *resp, const char *job, int sec)
+wait_begin(struct api_request *req, struct api_response *resp, int sec)
 {
 	char			 channel[sizeof(AI_CHANNEL_PREFIX) + 32];
-	const char		*org = job_field(req, job, "org_id");
-	struct events_match	 m = { AI_JOB_EVENT, "job_id", job_field(req, job, "job_id") };
+	const char		*org = req->params[0];
+	char			*job_id;
+	struct events_match	 m = { AI_JOB_EVENT, "job_id", NULL };
 	struct job_wait		*jw;
 	enum events_refusal	 why;
 	size_t			 i, o;
 
-	if (!uuid_text(org) || m.value == NULL ||
+	if ((job_id = arena_strndup(req->arena, req->params[1], API_UUID_LEN)) == NULL ||
 	    (jw = arena_alloc(req->arena, sizeof(*jw))) == NULL)
 		return (NULL);
+	for (i = 0; job_id[i] != '\0'; i++)
+		job_id[i] = lower_hex(job_id[i]);
+	m.value = job_id;
 	o = strlen(AI_CHANNEL_PREFIX);
 	memcpy(channel, AI_CHANNEL_PREFIX, o);
 	for (i = 0; org[i] != '\0'; i++)	/* the 32 hex digits, lower case */
 		if (org[i] != '-')
-			channel[o++] = (char)(org[i] >= 'A' && org[i] <= 'F' ? org[i] + 32 : org[i]);
+			channel[o++] = lower_hex(org[i]);
 	channel[o] = '\0';
 	jw->deadline_ms = events_clock_ms() + (uint64_t)sec * 1000u;
 	if ((jw->w = events_waiter_open(req->conn, channel, &m, jw->deadline_ms, &why)) == NULL)
@@ -311,7 +317,7 @@ handle_ai_job_get(struct api_request *req, struct api_response *resp)
 		if (wait_param(req, resp, &sec) == -1 || read_job(req, resp, &job) == -1)
 			return (-1);
 		if (sec == 0 || job_finished(req, job) ||
-		    (jw = wait_begin(req, resp, job, sec)) == NULL)
+		    (jw = wait_begin(req, resp, sec)) == NULL)
 			return (answer(resp, NULL, job));
 	}
 	return (wait_loop(req, resp, jw, job));

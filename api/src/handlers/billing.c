@@ -65,13 +65,6 @@ billing_configure(const struct stripe_config *cfg)
 
 /* ------------------------------------------------------------ helpers */
 
-/* uuid_text: 8-4-4-4-12 hex digits, either case (as the router takes). */
-static bool
-uuid_text(const char *s)
-{
-	return (s != NULL && router_uuid_valid(s, strlen(s)));
-}
-
 /* uuid4 writes a random UUID v4 (RFC 9562).  Returns 0 or -1. */
 static int
 uuid4(char out[API_UUID_LEN + 1])
@@ -302,7 +295,7 @@ checkout_input(struct api_request *req, struct api_response *resp,
 
 	if (body_object_or_reply(req, resp, &root) == -1)
 		return (-1);
-	rc = text_field(req, resp, root, "org_id", uuid_text, "an organisation id (a uuid)", &in->org);
+	rc = text_field(req, resp, root, "org_id", router_uuid_text, "an organisation id (a uuid)", &in->org);
 	if (rc == 0)
 		rc = text_field(req, resp, root, "plan", non_empty, "a plan id", &in->plan);
 	if (rc == 0)
@@ -377,7 +370,7 @@ handle_billing_portal(struct api_request *req, struct api_response *resp)
 
 	if (body_object_or_reply(req, resp, &root) == -1)
 		return (-1);
-	rc = text_field(req, resp, root, "org_id", uuid_text, "an organisation id (a uuid)", &org);
+	rc = text_field(req, resp, root, "org_id", router_uuid_text, "an organisation id (a uuid)", &org);
 	if (rc == 0)
 		rc = text_field(req, resp, root, "return_url", stripe_url_ok,
 		    "an absolute http(s) URL", &return_url);
