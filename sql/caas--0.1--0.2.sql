@@ -1739,8 +1739,7 @@ BEGIN
     'org_id', org, 'plan', p.plan_id, 'period_start', ps, 'period_end', pe,
     'ai_generations', jsonb_build_object('used', coalesce(u.ai_generations, 0), 'limit', p.ai_generations_per_month,
                                          -- Held by queued and running AI jobs (086_ai.sql).
-                                         'reserved', (SELECT coalesce(sum(j.variants), 0) FROM caas.ai_jobs j
-                                                       WHERE j.org_id = org AND j.state IN ('queued', 'running'))),
+                                         'reserved', caas._ai_reserved(org)),
     'ai_prompt_tokens', coalesce(u.ai_prompt_tokens, 0),
     'ai_completion_tokens', coalesce(u.ai_completion_tokens, 0),
     'scheduled_posts', jsonb_build_object('used', coalesce(u.scheduled_posts, 0), 'limit', p.scheduled_posts_per_month),
@@ -4955,17 +4954,16 @@ $$;
 COMMENT ON FUNCTION caas._ai_template(text) IS 'Private: the body of a prompt template; 22023 when there is none.';
 
 -- API: Private
-CREATE FUNCTION caas._ai_unit(platform text)
+-- No SET clause, so it inlines where it is used.
+CREATE FUNCTION caas._ai_unit(weighted boolean)
 RETURNS text
 LANGUAGE sql
-STABLE
-SET search_path = pg_catalog, caas
+IMMUTABLE
 AS $$
-  SELECT CASE WHEN p.weighted_length THEN 'weighted characters' ELSE 'characters' END
-    FROM caas.platforms p WHERE p.platform = _ai_unit.platform
+  SELECT CASE WHEN weighted THEN 'weighted characters' ELSE 'characters' END
 $$;
-COMMENT ON FUNCTION caas._ai_unit(text) IS
-  'Private: the unit a platform''s text length is counted in, as prompts name it: weighted characters (X) or characters.';
+COMMENT ON FUNCTION caas._ai_unit(boolean) IS
+  'Private: the unit a platform''s text length is counted in, as prompts name it, from caas.platforms.weighted_length: weighted characters (X) or characters.';
 
 -- API: Private
 CREATE FUNCTION caas._ai_system_prompt(platform text, tone text, language text, variants integer)
@@ -4985,7 +4983,7 @@ BEGIN
     ARRAY['platform_guidance', 'tone_guidance', 'platform', 'platform_name', 'limit', 'unit',
           'tone', 'language', 'variants'],
     ARRAY[caas._ai_template('platform.' || p.platform), t.guidance, p.platform, p.display_name,
-          p.max_text_length::text, caas._ai_unit(p.platform), t.tone, language, variants::text]);
+          p.max_text_length::text, caas._ai_unit(p.weighted_length), t.tone, language, variants::text]);
 END;
 $$;
 COMMENT ON FUNCTION caas._ai_system_prompt(text, text, text, integer) IS
@@ -5001,7 +4999,7 @@ AS $$
   SELECT caas._ai_render(caas._ai_template('reprompt'),
            ARRAY['which', 'lengths', 'limit', 'unit'],
            ARRAY[array_to_string(which, ', '), array_to_string(lengths, ', '),
-                 p.max_text_length::text, caas._ai_unit(p.platform)])
+                 p.max_text_length::text, caas._ai_unit(p.weighted_length)])
     FROM caas.platforms p WHERE p.platform = _ai_reprompt.platform
 $$;
 COMMENT ON FUNCTION caas._ai_reprompt(text, integer[], integer[]) IS
@@ -5113,6 +5111,19 @@ COMMENT ON FUNCTION caas._ai_check_available() IS
   'Private: CA008 unless a dispatcher with a live heartbeat (within caas.dispatcher_heartbeat_timeout_sec) reports an AI provider (stats.ai_providers a non-empty array): "no dispatcher is running" or "no AI provider is configured", with a hint naming the settings to set.';
 
 -- API: Private
+CREATE FUNCTION caas._ai_reserved(org uuid)
+RETURNS bigint
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, caas
+AS $$
+  SELECT coalesce(sum(j.variants), 0)
+    FROM caas.ai_jobs j WHERE j.org_id = _ai_reserved.org AND j.state IN ('queued', 'running')
+$$;
+COMMENT ON FUNCTION caas._ai_reserved(uuid) IS
+  'Private: AI generations the organisation''s queued and running jobs hold (their variants), for the quota check and the usage endpoint.';
+
+-- API: Private
 CREATE FUNCTION caas._ai_reserve(org uuid, variants integer)
 RETURNS void
 LANGUAGE plpgsql
@@ -5124,7 +5135,6 @@ DECLARE
   ps timestamptz;
   pe timestamptz;
   used integer;
-  reserved bigint;
 BEGIN
   SELECT b.period_start, b.period_end INTO ps, pe FROM caas._billing_period(org) b;
   INSERT INTO caas.usage (org_id, period_start, period_end) VALUES (org, ps, pe)
@@ -5135,9 +5145,7 @@ BEGIN
   IF quota IS NULL THEN
     RETURN;
   END IF;
-  SELECT coalesce(sum(j.variants), 0) INTO reserved
-    FROM caas.ai_jobs j WHERE j.org_id = org AND j.state IN ('queued', 'running');
-  IF used + reserved + variants > quota THEN
+  IF used + caas._ai_reserved(org) + variants > quota THEN
     PERFORM caas._quota_exceeded(org, 'AI generations per month', quota);
   END IF;
 END;
@@ -5522,7 +5530,7 @@ BEGIN
   SELECT jsonb_build_object(
            'org_id', c.org_id, 'job_id', c.job_id, 'claim', c.claims, 'platform', c.platform,
            'max_length', p.max_text_length,
-           'unit', CASE WHEN p.weighted_length THEN 'weighted characters' ELSE 'characters' END,
+           'unit', caas._ai_unit(p.weighted_length),
            'variants', c.variants, 'language', c.language,
            'system_prompt', c.system_prompt, 'user_prompt', c.user_prompt)
     FROM claimed c
@@ -5567,12 +5575,12 @@ COMMENT ON FUNCTION caas._ai_job_fail(caas.ai_jobs, text, text, jsonb) IS
   'Private: the locked job fails with this code and message (the provider calls tried appended to its attempts); nothing is written or consumed. Returns the batch answer {job_id, ok: true, state: failed}.';
 
 -- API: Private
+-- Its one caller, caas._ai_job_result, sets enable_seqscan = off for it.
 CREATE FUNCTION caas._ai_job_succeed(j caas.ai_jobs, item jsonb, tried jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql
 VOLATILE
 SET search_path = pg_catalog, caas
-SET enable_seqscan = off
 AS $$
 DECLARE
   provider_name text := item ->> 'provider';
@@ -5851,9 +5859,9 @@ GRANT SELECT ON caas.analytics_ai_jobs TO caas_analyst;
 REVOKE EXECUTE ON FUNCTION
   caas._ai_catalogue_upsert(), caas._ai_job_event_payload(caas.ai_jobs, caas.ai_job_state),
   caas._ai_wake(timestamptz), caas._ai_job_events(), caas._ai_render(text, text[], text[]),
-  caas._ai_template(text), caas._ai_unit(text), caas._ai_system_prompt(text, text, text, integer),
+  caas._ai_template(text), caas._ai_unit(boolean), caas._ai_system_prompt(text, text, text, integer),
   caas._ai_reprompt(text, integer[], integer[]), caas._ai_brief(jsonb), caas._ai_check_available(),
-  caas._ai_reserve(uuid, integer), caas._ai_job_json(caas.ai_jobs), caas.ai_trim(text, text),
+  caas._ai_reserved(uuid), caas._ai_reserve(uuid, integer), caas._ai_job_json(caas.ai_jobs), caas.ai_trim(text, text),
   caas.ai_generate(uuid, jsonb), caas.ai_job_get(uuid, uuid), caas.ai_job_list(uuid, text, integer),
   caas.ai_tone_list(), caas.ai_claim(text, integer, integer), caas.ai_next_due(),
   caas._ai_job_fail(caas.ai_jobs, text, text, jsonb), caas._ai_job_succeed(caas.ai_jobs, jsonb, jsonb),

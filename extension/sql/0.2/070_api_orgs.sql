@@ -720,8 +720,7 @@ BEGIN
     'org_id', org, 'plan', p.plan_id, 'period_start', ps, 'period_end', pe,
     'ai_generations', jsonb_build_object('used', coalesce(u.ai_generations, 0), 'limit', p.ai_generations_per_month,
                                          -- Held by queued and running AI jobs (086_ai.sql).
-                                         'reserved', (SELECT coalesce(sum(j.variants), 0) FROM caas.ai_jobs j
-                                                       WHERE j.org_id = org AND j.state IN ('queued', 'running'))),
+                                         'reserved', caas._ai_reserved(org)),
     'ai_prompt_tokens', coalesce(u.ai_prompt_tokens, 0),
     'ai_completion_tokens', coalesce(u.ai_completion_tokens, 0),
     'scheduled_posts', jsonb_build_object('used', coalesce(u.scheduled_posts, 0), 'limit', p.scheduled_posts_per_month),
