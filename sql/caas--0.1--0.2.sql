@@ -6288,8 +6288,11 @@ BEGIN
     note := format(', replacing %s', s.stripe_subscription_id);
   END IF;
   IF ps IS NULL OR pe IS NULL OR pe <= ps THEN
-    ps := CASE WHEN had THEN s.current_period_start ELSE date_trunc('month', now()) END;
-    pe := CASE WHEN had THEN s.current_period_end ELSE date_trunc('month', now()) + interval '1 month' END;
+    -- The UTC calendar month, as caas._billing_period counts without a
+    -- subscription (not the session's time zone).
+    ps := CASE WHEN had THEN s.current_period_start
+               ELSE date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' END;
+    pe := CASE WHEN had THEN s.current_period_end ELSE ps + interval '1 month' END;
   END IF;
   -- Still past due on the same subscription: the grace period keeps running.
   since := CASE WHEN st = 'past_due'

@@ -32,7 +32,7 @@
 --
 
 BEGIN;
-SELECT plan(116);
+SELECT plan(118);
 
 -- ---------------------------------------------------------------- setup --
 
@@ -542,6 +542,23 @@ SELECT pg_temp.act_as('00000000-0000-4000-8000-0000000000a4');
 SELECT is(caas.billing_portal('00000000-0000-4000-8000-0000000000b5') ->> 'customer_id', 'cus_B5',
   'once linked, the owner may open the portal');
 RESET ROLE;
+
+-- A subscription event without a period for an organisation with no row
+-- yet: the period is the UTC calendar month, whatever the session's zone.
+INSERT INTO caas.organizations (org_id, name, slug) VALUES
+  ('00000000-0000-4000-8000-0000000000b6', 'Zone', 'billing-zone');
+SET LOCAL TimeZone = 'Pacific/Kiritimati';
+SELECT is(pg_temp.stripe(pg_temp.event('evt_Zone1', 'customer.subscription.created', pg_temp.ago('1 minute'),
+            pg_temp.sub('sub_B6', 'cus_B6', 'active', 'price_Pro1', '00000000-0000-4000-8000-0000000000b6',
+              '{"items": {"object": "list", "data": [{"id": "si_6", "object": "subscription_item",
+                 "price": {"id": "price_Pro1", "object": "price"}}]}}'))) ->> 'outcome',
+  'applied', 'a subscription event without a period is applied');
+SELECT is((SELECT (current_period_start, current_period_end)::text FROM caas.subscriptions
+            WHERE org_id = '00000000-0000-4000-8000-0000000000b6'),
+          (SELECT (m, m + interval '1 month')::text
+             FROM (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m) x),
+  '... its period is the UTC calendar month, not the session''s (UTC+14) month');
+RESET TimeZone;
 
 SELECT is((SELECT count(*) FROM caas.stripe_events WHERE effect IS NULL OR effect = 'being applied'), 0::bigint,
   'every recorded event has its effect');
